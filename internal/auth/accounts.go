@@ -1,0 +1,241 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"net/mail"
+	"strings"
+	"unicode/utf8"
+
+	notices "github.com/clientarea/clientarea/internal/mail"
+	"github.com/clientarea/clientarea/internal/password"
+)
+
+// Password length limits. NIST SP 800-63B asks for at least 8 characters
+// when a second factor is offered and at least 64 allowed; the upper bound
+// only keeps a request from feeding megabytes to argon2.
+const (
+	MinPasswordLen = 8
+	MaxPasswordLen = 256
+	maxEmailLen    = 254
+)
+
+// NormalizeEmail checks an address and returns its canonical form: a bare
+// address, lower-cased, so that one mailbox is one account.
+func NormalizeEmail(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || len(s) > maxEmailLen {
+		return "", Errorf(CodeInvalidInput, "enter a valid e-mail address")
+	}
+	addr, err := mail.ParseAddress(s)
+	if err != nil || addr.Address != s || addr.Name != "" {
+		return "", Errorf(CodeInvalidInput, "enter a valid e-mail address")
+	}
+	return strings.ToLower(s), nil
+}
+
+// CheckPassword applies the length rules to a new password.
+func CheckPassword(pw string) error {
+	n := utf8.RuneCountInString(pw)
+	if !utf8.ValidString(pw) || n < MinPasswordLen || n > MaxPasswordLen {
+		return Errorf(CodeInvalidInput, "a password needs %d to %d characters",
+			MinPasswordLen, MaxPasswordLen)
+	}
+	return nil
+}
+
+// SignUp creates an account. To keep registered addresses secret, signing
+// up with one answers exactly like a new sign-up (after the same password
+// hashing) and e-mails the owner instead of touching the account.
+func (s *Service) SignUp(ctx context.Context, email, pw string, m Meta) error {
+	email, err := NormalizeEmail(email)
+	if err != nil {
+		return err
+	}
+	if err := CheckPassword(pw); err != nil {
+		return err
+	}
+	if err := s.checkThrottle(ctx, "signup-ip:"+m.IP); err != nil {
+		return err
+	}
+	if err := s.fail(ctx, "signup-ip:"+m.IP, s.policy.SignupsPerIP, s.policy.SignupWindow,
+		s.policy.SignupWindow, s.policy.SignupWindow); err != nil {
+		return err
+	}
+	hash, err := s.hasher.Hash(ctx, pw)
+	if err != nil {
+		return hashError(err)
+	}
+	a, err := s.store.CreateAccount(ctx, Account{Email: email, PasswordHash: hash,
+		Role: RoleCustomer, Lang: "en", CreatedAt: s.now()})
+	if errors.Is(err, ErrConflict) {
+		existing, err := s.store.AccountByEmail(ctx, email)
+		if err != nil {
+			return internal("sign up", err)
+		}
+		s.notify(ctx, existing, notices.SignupExisting, m,
+			notices.NoticeData{SignInURL: s.baseURL + "/login"})
+		return nil
+	}
+	if err != nil {
+		return internal("sign up", err)
+	}
+	s.record(ctx, a.ID, EventSignUp, m, "")
+	return nil
+}
+
+// CreateAccount makes an account directly, for operators (no throttles,
+// no enumeration cover: the operator already knows).
+func (s *Service) CreateAccount(ctx context.Context, email, pw string, role Role) (Account, error) {
+	email, err := NormalizeEmail(email)
+	if err != nil {
+		return Account{}, err
+	}
+	if err := CheckPassword(pw); err != nil {
+		return Account{}, err
+	}
+	hash, err := s.hasher.Hash(ctx, pw)
+	if err != nil {
+		return Account{}, hashError(err)
+	}
+	a, err := s.store.CreateAccount(ctx, Account{Email: email, PasswordHash: hash, Role: role,
+		Lang: "en", CreatedAt: s.now()})
+	if errors.Is(err, ErrConflict) {
+		return Account{}, Errorf(CodeConflict, "an account with this e-mail exists")
+	}
+	if err != nil {
+		return Account{}, internal("create account", err)
+	}
+	return a, nil
+}
+
+// LoginResult is the outcome of a correct password.
+type LoginResult struct {
+	// Token is the new session id for the cookie.
+	Token   string
+	Account Account
+	// SecondFactor is true when the session is only half signed in and
+	// must be completed with a code or a recovery code.
+	SecondFactor bool
+}
+
+var errBadCredentials = Errorf(CodeInvalidCredentials, "wrong e-mail or password")
+
+// Login checks an e-mail and password. A wrong password and an unknown
+// e-mail give the same error after the same work.
+func (s *Service) Login(ctx context.Context, email, pw string, m Meta) (LoginResult, error) {
+	email, err := NormalizeEmail(email)
+	if err != nil || len(pw) > 4*MaxPasswordLen {
+		return LoginResult{}, errBadCredentials
+	}
+	ipKey, accountKey := "login-ip:"+m.IP, "login-account:"+email
+	if err := s.checkThrottle(ctx, ipKey); err != nil {
+		return LoginResult{}, err
+	}
+	if err := s.checkThrottle(ctx, accountKey); err != nil {
+		return LoginResult{}, err
+	}
+	a, err := s.checkPassword(ctx, email, pw)
+	if err != nil {
+		if ErrorCode(err) != CodeInvalidCredentials {
+			return LoginResult{}, err
+		}
+		s.metrics.SignIn("wrong_password")
+		if a.ID != 0 {
+			s.record(ctx, a.ID, EventPasswordFailed, m, "")
+		}
+		if ferr := s.passwordFailed(ctx, ipKey, accountKey); ferr != nil {
+			return LoginResult{}, ferr
+		}
+		return LoginResult{}, err
+	}
+	return s.startSession(ctx, a, m)
+}
+
+// checkPassword returns the account when pw is its password; with a wrong
+// password it returns the account too, so that the failure can be logged.
+func (s *Service) checkPassword(ctx context.Context, email, pw string) (Account, error) {
+	a, err := s.store.AccountByEmail(ctx, email)
+	if errors.Is(err, ErrNotFound) {
+		// Hash anyway: answering an unknown address faster than a wrong
+		// password would tell which addresses have accounts.
+		if err := s.hasher.Dummy(ctx, pw); err != nil {
+			return Account{}, hashError(err)
+		}
+		return Account{}, errBadCredentials
+	}
+	if err != nil {
+		return Account{}, internal("login", err)
+	}
+	rehash, err := s.hasher.Verify(ctx, a.PasswordHash, pw)
+	if errors.Is(err, password.ErrMismatch) {
+		return a, errBadCredentials
+	}
+	if err != nil {
+		return Account{}, hashError(err)
+	}
+	if rehash {
+		s.rehash(ctx, a, pw)
+	}
+	return a, nil
+}
+
+// rehash upgrades a stored hash made with older, weaker parameters.
+func (s *Service) rehash(ctx context.Context, a Account, pw string) {
+	hash, err := s.hasher.Hash(ctx, pw)
+	if err == nil {
+		err = s.store.SetPasswordHash(ctx, a.ID, hash)
+	}
+	if err != nil {
+		s.log.WarnContext(ctx, "rehash password", "account_id", a.ID, "err", err)
+	}
+}
+
+func hashError(err error) error {
+	if errors.Is(err, password.ErrBusy) || errors.Is(err, context.DeadlineExceeded) {
+		return &Error{Code: CodeBusy, Message: "the server is busy, try again in a moment", Err: err}
+	}
+	return internal("password hash", err)
+}
+
+// ChangePassword sets a new password after checking the current one, and
+// ends every other session of the account.
+func (s *Service) ChangePassword(ctx context.Context, a Account, current, next string, m Meta) error {
+	if err := CheckPassword(next); err != nil {
+		return err
+	}
+	if _, err := s.checkPassword(ctx, a.Email, current); err != nil {
+		if ErrorCode(err) == CodeInvalidCredentials {
+			return Errorf(CodeInvalidCredentials, "the current password is wrong")
+		}
+		return err
+	}
+	if err := s.setPassword(ctx, a.ID, next, m.Session); err != nil {
+		return err
+	}
+	s.record(ctx, a.ID, EventPasswordChanged, m, "")
+	s.notify(ctx, a, notices.PasswordChanged, m, notices.NoticeData{})
+	return nil
+}
+
+func (s *Service) setPassword(ctx context.Context, accountID int64, pw string, keep []byte) error {
+	hash, err := s.hasher.Hash(ctx, pw)
+	if err != nil {
+		return hashError(err)
+	}
+	if err := s.store.SetPasswordHash(ctx, accountID, hash); err != nil {
+		return internal("set password", err)
+	}
+	if err := s.store.DeleteSessions(ctx, accountID, keep); err != nil {
+		return internal("end sessions", err)
+	}
+	return nil
+}
+
+// SetLang remembers the customer's language for pages and e-mails.
+func (s *Service) SetLang(ctx context.Context, a Account, lang string) error {
+	if err := s.store.SetLang(ctx, a.ID, lang); err != nil {
+		return internal("set language", err)
+	}
+	return nil
+}

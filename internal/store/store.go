@@ -1,0 +1,339 @@
+// Package store keeps clientarea's state in SQL: SQLite, embedded, by
+// default, or PostgreSQL when several instances share one database. Both
+// run the same queries through database/sql; where the dialects differ
+// (schema types, placeholders, error codes) the difference is kept here.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/clientarea/clientarea/internal/auth"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Dialect names a database engine.
+type Dialect string
+
+// Dialects.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// ErrSchemaTooNew means the database was migrated by a newer clientarea.
+var ErrSchemaTooNew = errors.New("store: database schema is newer than this binary")
+
+// Options tunes the connection pools. Zero values take the defaults.
+type Options struct {
+	// MaxConns bounds the read pool on SQLite and the whole pool on
+	// PostgreSQL (default 10).
+	MaxConns int
+	// StatementTimeout bounds every statement on PostgreSQL (default 5s).
+	StatementTimeout time.Duration
+}
+
+// Store implements auth.Store.
+type Store struct {
+	dialect Dialect
+	// SQLite allows one writer at a time; giving writes their own pool of
+	// one connection queues them in Go instead of spinning on SQLITE_BUSY.
+	// On PostgreSQL both point at the same pool.
+	read, write *sql.DB
+}
+
+var _ auth.Store = (*Store)(nil)
+
+// IsPostgresURL reports whether dsn names a PostgreSQL database.
+func IsPostgresURL(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// Open connects to dsn (a postgres:// URL, or the path of an SQLite file
+// that is created if missing), without migrating.
+func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
+	if opt.MaxConns <= 0 {
+		opt.MaxConns = 10
+	}
+	if opt.StatementTimeout <= 0 {
+		opt.StatementTimeout = 5 * time.Second
+	}
+	var s *Store
+	var err error
+	if IsPostgresURL(dsn) {
+		s, err = openPostgres(dsn, opt)
+	} else {
+		s, err = openSQLite(dsn, opt)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Ping(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: connect: %w", err)
+	}
+	return s, nil
+}
+
+func openSQLite(path string, opt Options) (*Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("store: create data folder: %w", err)
+	}
+	// WAL lets readers go on while the one writer writes; NORMAL sync is
+	// safe with WAL (a crash may lose the last commits, never corrupt).
+	base := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+	read, err := sql.Open("sqlite", base)
+	if err != nil {
+		return nil, fmt.Errorf("store: open sqlite: %w", err)
+	}
+	read.SetMaxOpenConns(opt.MaxConns)
+	read.SetMaxIdleConns(opt.MaxConns)
+	// BEGIN IMMEDIATE takes the write lock at the start of a transaction,
+	// so a transaction never fails half-way on an upgrade from read to write.
+	write, err := sql.Open("sqlite", base+"&_txlock=immediate")
+	if err != nil {
+		read.Close()
+		return nil, fmt.Errorf("store: open sqlite: %w", err)
+	}
+	write.SetMaxOpenConns(1)
+	return &Store{dialect: SQLite, read: read, write: write}, nil
+}
+
+func openPostgres(dsn string, opt Options) (*Store, error) {
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	ms := strconv.FormatInt(opt.StatementTimeout.Milliseconds(), 10)
+	db, err := sql.Open("pgx", dsn+sep+"statement_timeout="+ms)
+	if err != nil {
+		return nil, fmt.Errorf("store: open postgres: %w", err)
+	}
+	db.SetMaxOpenConns(opt.MaxConns)
+	db.SetMaxIdleConns(opt.MaxConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	return &Store{dialect: Postgres, read: db, write: db}, nil
+}
+
+// Dialect tells which engine s runs on.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// Stats returns the read pool's statistics, for metrics.
+func (s *Store) Stats() sql.DBStats { return s.read.Stats() }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.read.PingContext(ctx) }
+
+// Close closes the pools.
+func (s *Store) Close() error {
+	err := s.read.Close()
+	if s.write != s.read {
+		err = errors.Join(err, s.write.Close())
+	}
+	return err
+}
+
+// Migrate applies every migration the database lacks, each in its own
+// transaction. It refuses a database whose schema is newer than it knows.
+func (s *Store) Migrate(ctx context.Context) error {
+	files, err := s.migrationFiles()
+	if err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if s.dialect == Postgres {
+			// Instances that start together take turns migrating.
+			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(7263401)"); err != nil {
+				return err
+			}
+		}
+		create := "CREATE TABLE IF NOT EXISTS schema_migrations " +
+			"(version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)"
+		if _, err := tx.ExecContext(ctx, create); err != nil {
+			return err
+		}
+		current, err := schemaVersion(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if current > len(files) {
+			return fmt.Errorf("%w (database %d, binary %d)", ErrSchemaTooNew, current, len(files))
+		}
+		for v := current + 1; v <= len(files); v++ {
+			if _, err := tx.ExecContext(ctx, files[v-1]); err != nil {
+				return fmt.Errorf("migration %d: %w", v, err)
+			}
+			_, err := tx.ExecContext(ctx, s.q("INSERT INTO schema_migrations VALUES (?, ?)"),
+				v, time.Now().Unix())
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// SchemaStatus reports the database's schema version and the binary's.
+func (s *Store) SchemaStatus(ctx context.Context) (database, binary int, err error) {
+	files, err := s.migrationFiles()
+	if err != nil {
+		return 0, 0, err
+	}
+	err = s.read.QueryRowContext(ctx,
+		"SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&database)
+	if err != nil {
+		return 0, len(files), fmt.Errorf("store: schema version: %w", err)
+	}
+	return database, len(files), nil
+}
+
+func schemaVersion(ctx context.Context, tx *sql.Tx) (int, error) {
+	var v int
+	err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&v)
+	return v, err
+}
+
+// migrationFiles returns the dialect's migrations in order; file names
+// start with their version number, counted from 1 without gaps.
+func (s *Store) migrationFiles() ([]string, error) {
+	dir := "migrations/" + string(s.dialect)
+	entries, err := fs.ReadDir(migrations, dir)
+	if err != nil {
+		return nil, fmt.Errorf("store: read migrations: %w", err)
+	}
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+	files := make([]string, len(names))
+	for i, name := range names {
+		if want := fmt.Sprintf("%04d_", i+1); !strings.HasPrefix(name, want) {
+			return nil, fmt.Errorf("store: migration %s out of sequence", name)
+		}
+		b, err := fs.ReadFile(migrations, dir+"/"+name)
+		if err != nil {
+			return nil, fmt.Errorf("store: read migration: %w", err)
+		}
+		files[i] = string(b)
+	}
+	return files, nil
+}
+
+// q rewrites the ? placeholders of a query for the dialect.
+func (s *Store) q(query string) string {
+	if s.dialect != Postgres {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// tx runs fn in a write transaction and commits it when fn returns nil.
+// On PostgreSQL a serialization failure or deadlock is retried.
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	for attempt := 0; ; attempt++ {
+		err := s.tryTx(ctx, fn)
+		if err == nil || attempt == 4 || !retryable(err) {
+			return err
+		}
+	}
+}
+
+func (s *Store) tryTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+func retryable(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && (pg.Code == "40001" || pg.Code == "40P01")
+}
+
+// isUnique reports whether err is a unique-constraint violation.
+func isUnique(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code == "23505"
+	}
+	var lite *sqlite.Error
+	if errors.As(err, &lite) {
+		c := lite.Code()
+		return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+// exec runs a write statement and returns the number of rows it changed.
+func (s *Store) exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := s.write.ExecContext(ctx, s.q(query), args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func unix(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
+}
+
+func fromUnix(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(n, 0).UTC()
+}
+
+func nullUnix(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return fromUnix(n.Int64)
+}
+
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return auth.ErrNotFound
+	}
+	return err
+}
