@@ -18,7 +18,7 @@ var (
 	errWrongCode = Errorf(CodeInvalidCode,
 		"that code is not right; wait for the next code and try again, "+
 			"and check that the phone's time is set automatically")
-	errCodeFormat = Errorf(CodeInvalidCodeFormat, "enter the six digits your app shows")
+	errCodeFormat     = Errorf(CodeInvalidCodeFormat, "enter the six digits your app shows")
 	errRecoveryFormat = Errorf(CodeInvalidCodeFormat,
 		"enter a recovery code as it is written in your saved key file")
 	errWrongRecovery = Errorf(CodeInvalidCode, "that recovery code is wrong or already used")
