@@ -111,8 +111,8 @@ func WithClock(now func() time.Time) Option {
 // sign-in allocate gigabytes or run for hours. The default is 1 GiB, 16 iterations,
 // 64 lanes, a 64-byte salt and a 128-byte hash, each raised to the Hasher's own parameter
 // when that is higher.
-func WithMaxParams(max Params) Option {
-	return func(h *Hasher) { h.max = max }
+func WithMaxParams(limit Params) Option {
+	return func(h *Hasher) { h.max = limit }
 }
 
 // Hasher hashes and verifies passwords with fixed parameters and a bounded number of hashes

@@ -136,8 +136,8 @@ func openPostgres(dsn string, opt Options) (*Store, error) {
 // Dialect tells which engine s runs on.
 func (s *Store) Dialect() Dialect { return s.dialect }
 
-// Stats returns the read pool's statistics, for metrics.
-func (s *Store) Stats() sql.DBStats { return s.read.Stats() }
+// Pool returns the read pool (on PostgreSQL, the only pool), for metrics.
+func (s *Store) Pool() *sql.DB { return s.read }
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.read.PingContext(ctx) }
