@@ -80,7 +80,7 @@ func (s *Service) newPending(a Account, newDevice bool) (Credential, error) {
 	if err != nil {
 		return Credential{}, internal("new secret", err)
 	}
-	sealed, err := s.keys.Seal(secret, secretAD(a.ID))
+	sealed, err := s.keys.Seal(secret, SecretAD(a.ID))
 	if err != nil {
 		return Credential{}, internal("seal secret", err)
 	}
@@ -93,7 +93,7 @@ func (s *Service) newPending(a Account, newDevice bool) (Credential, error) {
 	if err != nil {
 		return Credential{}, internal("recovery codes", err)
 	}
-	c.PendingCodes, err = s.keys.Seal([]byte(strings.Join(codes, "\n")), codesAD(a.ID))
+	c.PendingCodes, err = s.keys.Seal([]byte(strings.Join(codes, "\n")), CodesAD(a.ID))
 	if err != nil {
 		return Credential{}, internal("seal recovery codes", err)
 	}
@@ -101,7 +101,7 @@ func (s *Service) newPending(a Account, newDevice bool) (Credential, error) {
 }
 
 func (s *Service) openEnrolment(a Account, c Credential, newDevice bool) (Enrolment, error) {
-	secret, err := s.keys.Open(c.Secret, secretAD(a.ID))
+	secret, err := s.keys.Open(c.Secret, SecretAD(a.ID))
 	if err != nil {
 		return Enrolment{}, internal("open secret", err)
 	}
@@ -118,7 +118,7 @@ func (s *Service) pendingCodes(a Account, c Credential) ([]string, error) {
 	if c.PendingCodes == nil {
 		return nil, nil
 	}
-	plain, err := s.keys.Open(c.PendingCodes, codesAD(a.ID))
+	plain, err := s.keys.Open(c.PendingCodes, CodesAD(a.ID))
 	if err != nil {
 		return nil, internal("open recovery codes", err)
 	}
@@ -149,7 +149,7 @@ func (s *Service) ConfirmEnrolment(ctx context.Context, a Account, raw string, m
 		return nil, Errorf(CodeNotFound, "no two-factor setup is in progress")
 	}
 	newDevice := hasActive(creds)
-	secret, err := s.keys.Open(pending.Secret, secretAD(a.ID))
+	secret, err := s.keys.Open(pending.Secret, SecretAD(a.ID))
 	if err != nil {
 		return nil, internal("open secret", err)
 	}

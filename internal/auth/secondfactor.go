@@ -155,7 +155,7 @@ func (s *Service) matchTOTP(ctx context.Context, a Account, code string, m Meta)
 		if c.Status != StatusActive || c.Kind != KindTOTP {
 			continue
 		}
-		secret, err := s.keys.Open(c.Secret, secretAD(a.ID))
+		secret, err := s.keys.Open(c.Secret, SecretAD(a.ID))
 		if err != nil {
 			return wrong, internal("open secret", err)
 		}

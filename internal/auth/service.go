@@ -14,7 +14,6 @@ import (
 
 	"github.com/clientarea/clientarea/internal/mail"
 	"github.com/clientarea/clientarea/internal/password"
-	"github.com/clientarea/clientarea/internal/seal"
 )
 
 // Policy holds the limits of sign-in. DefaultPolicy gives the values
@@ -88,12 +87,18 @@ func (noMetrics) SecondFactor(string) {}
 func (noMetrics) Throttled(string)    {}
 func (noMetrics) Enrolment(string)    {}
 
+// Sealer encrypts secrets at rest; *seal.Keyring is one.
+type Sealer interface {
+	Seal(plaintext, associatedData []byte) ([]byte, error)
+	Open(blob, associatedData []byte) ([]byte, error)
+}
+
 // Config is everything a Service needs. Store, Hasher, Keyring and Mailer
 // are required; the rest have defaults.
 type Config struct {
 	Store   Store
 	Hasher  *password.Hasher
-	Keyring *seal.Keyring
+	Keyring Sealer
 	Mailer  mail.Sender
 	Issuer  string
 	// BaseURL is the public address of the client area, for e-mailed links.
@@ -110,7 +115,7 @@ type Config struct {
 type Service struct {
 	store   Store
 	hasher  *password.Hasher
-	keys    *seal.Keyring
+	keys    Sealer
 	mailer  mail.Sender
 	issuer  string
 	baseURL string
@@ -218,11 +223,14 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-func secretAD(accountID int64) []byte {
+// SecretAD is the associated data that binds a sealed TOTP secret to its
+// account: a blob copied to another account's row does not open.
+func SecretAD(accountID int64) []byte {
 	return []byte("totp:" + strconv.FormatInt(accountID, 10))
 }
 
-func codesAD(accountID int64) []byte {
+// CodesAD binds sealed pending recovery codes to their account.
+func CodesAD(accountID int64) []byte {
 	return []byte("recovery:" + strconv.FormatInt(accountID, 10))
 }
 

@@ -178,3 +178,27 @@ func (r *Keyring) Open(blob, associatedData []byte) ([]byte, error) {
 	}
 	return plaintext, nil
 }
+
+// NewKey makes a random key from r (crypto/rand when r is nil).
+func NewKey(r io.Reader) (Key, error) {
+	if r == nil {
+		r = rand.Reader
+	}
+	var k Key
+	if _, err := io.ReadFull(r, k[:]); err != nil {
+		return Key{}, fmt.Errorf("seal: new key: %w", err)
+	}
+	return k, nil
+}
+
+// Keys returns the keyring's keys, the primary first.
+func (r *Keyring) Keys() []Key {
+	return append([]Key(nil), r.keys...)
+}
+
+// SealedByPrimary reports whether blob names the primary key, which tells
+// key rotation what is left to re-encrypt.
+func (r *Keyring) SealedByPrimary(blob []byte) bool {
+	id := r.keys[0].rawID()
+	return len(blob) >= headerLen && blob[0] == version && [idLen]byte(blob[1:headerLen]) == id
+}

@@ -1,0 +1,101 @@
+// Command clientarea is a self-hosted customer client area with TOTP
+// two-factor sign-in: one binary that serves the pages and the JSON API and
+// carries the operator's tools. Run `clientarea help` for the commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], sys{getenv: os.Getenv, stdin: os.Stdin, stdout: os.Stdout,
+		stderr: os.Stderr})
+	stop()
+	os.Exit(code)
+}
+
+// sys is what the program takes from its surroundings. Tests give their
+// own, with a clock they move.
+type sys struct {
+	getenv         func(string) string
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	now            func() time.Time
+	// ready, if set, receives the server's address once it listens.
+	ready func(addr string)
+}
+
+type command struct {
+	name, summary string
+	run           func(ctx context.Context, args []string, s sys) error
+}
+
+func commands() []command {
+	return []command{
+		{"serve", "run the server", serve},
+		{"migrate", "bring the database schema up to date and exit", migrate},
+		{"admin", "support and operator tools (create-user, reset-2fa, rotate-key, backup, migrate-to)", admin},
+		{"version", "print the version", printVersion},
+	}
+}
+
+// errUsage marks a command line that is wrong; the usage was printed.
+var errUsage = errors.New("usage")
+
+// run carries out one command line and returns the process exit code.
+func run(ctx context.Context, args []string, s sys) int {
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(s.stdout)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(ctx, args[1:], s)
+		switch {
+		case err == nil:
+			return 0
+		case errors.Is(err, flag.ErrHelp):
+			return 0
+		case errors.Is(err, errUsage):
+			return 2
+		}
+		fmt.Fprintf(s.stderr, "clientarea %s: %v\n", c.name, err)
+		return 1
+	}
+	fmt.Fprintf(s.stderr, "clientarea: unknown command %q\n", args[0])
+	usage(s.stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "Usage: clientarea COMMAND [flags]   (clientarea COMMAND --help for its flags)")
+	fmt.Fprintln(w, "\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+}
+
+// flagSet makes a FlagSet whose errors and help go to stderr and whose
+// parse errors come back as errors instead of exiting.
+func flagSet(name string, s sys) *flag.FlagSet {
+	fs := flag.NewFlagSet("clientarea "+name, flag.ContinueOnError)
+	fs.SetOutput(s.stderr)
+	return fs
+}
