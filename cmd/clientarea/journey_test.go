@@ -1,0 +1,189 @@
+package main
+
+import (
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/clientarea/clientarea/internal/oathtool"
+	"github.com/clientarea/clientarea/internal/zbar"
+)
+
+const (
+	alice    = "alice@example.com"
+	alicePW  = "correct horse battery staple"
+	keyRoute = "/api/v1/account/2fa/setup/key"
+)
+
+// enrol signs up and in, enrols with a code oathtool computes from the
+// secret read out of the served QR code, and returns the secret, the
+// recovery codes and the code that turned 2FA on.
+func enrol(t *testing.T, ts *testServer, c *client, email string) (secret string, recovery []string, used string) {
+	t.Helper()
+	c.must(201, "POST", "/api/v1/signup", map[string]string{"email": email, "password": alicePW})
+	out := c.must(200, "POST", "/api/v1/login", map[string]string{"email": email, "password": alicePW})
+	if out["status"] != "signed_in" {
+		t.Fatalf("login before 2FA: got %v, want signed_in", out)
+	}
+	setup := c.must(200, "POST", "/api/v1/account/2fa/setup", nil)
+	status, png := c.raw("GET", "/api/v1/account/2fa/setup/qr.png", nil)
+	if status != 200 {
+		t.Fatalf("qr.png: got status %d", status)
+	}
+	uri := zbar.Decode(t, png)
+	if uri != setup["otpauth_uri"] {
+		t.Fatalf("QR code reads %q, want the otpauth_uri %q", uri, setup["otpauth_uri"])
+	}
+	u, err := url.Parse(uri)
+	if err != nil {
+		t.Fatalf("parse key URI: %v", err)
+	}
+	secret = u.Query().Get("secret")
+	if secret != setup["secret"] {
+		t.Fatalf("secret in QR %q differs from the API's %q", secret, setup["secret"])
+	}
+	used = oathtool.TOTP(t, secret, ts.Clock.Now())
+	out = c.must(200, "POST", "/api/v1/account/2fa/enable", map[string]string{"code": used})
+	for _, v := range out["recovery_codes"].([]any) {
+		recovery = append(recovery, v.(string))
+	}
+	if len(recovery) != 10 {
+		t.Fatalf("got %d recovery codes, want 10", len(recovery))
+	}
+	return secret, recovery, used
+}
+
+// signIn does the password step and expects the code step to be next.
+func signIn(t *testing.T, c *client, email string) {
+	t.Helper()
+	out := c.must(200, "POST", "/api/v1/login", map[string]string{"email": email, "password": alicePW})
+	if out["status"] != "second_factor_required" {
+		t.Fatalf("login with 2FA on: got %v, want second_factor_required", out)
+	}
+}
+
+func TestJourney(t *testing.T) {
+	ts := startServer(t, nil, nil)
+	c := ts.client(t)
+
+	c.must(201, "POST", "/api/v1/signup", map[string]string{"email": alice, "password": alicePW})
+	c.must(200, "POST", "/api/v1/login", map[string]string{"email": alice, "password": alicePW})
+	first := c.must(200, "POST", "/api/v1/account/2fa/setup", nil)
+	again := c.must(200, "POST", "/api/v1/account/2fa/setup", nil)
+	if first["secret"] != again["secret"] {
+		t.Fatal("the pending secret changed when the enrolment was opened again")
+	}
+	secret := str(first["secret"])
+	status, key := c.raw("GET", keyRoute, nil)
+	if status != 200 || !strings.Contains(string(key), secret) {
+		t.Fatalf("Save key file: status %d, holds secret %v", status, strings.Contains(string(key), secret))
+	}
+
+	// A wrong code leaves 2FA off.
+	wrong := oathtool.TOTP(t, secret, ts.Clock.Now().Add(-5*time.Minute))
+	c.must(401, "POST", "/api/v1/account/2fa/enable", map[string]string{"code": wrong})
+	if tf := c.must(200, "GET", "/api/v1/account", nil)["two_factor"].(map[string]any); tf["enabled"] != false {
+		t.Fatal("2FA is on after a wrong code")
+	}
+
+	used := oathtool.TOTP(t, secret, ts.Clock.Now())
+	c.must(200, "POST", "/api/v1/account/2fa/enable", map[string]string{"code": used})
+	if status, _ := c.raw("GET", keyRoute, nil); status != 404 {
+		t.Fatalf("Save key file after activation: got status %d, want 404", status)
+	}
+	c.must(204, "POST", "/api/v1/logout", nil)
+
+	signIn(t, c, alice)
+	for _, path := range []string{"/api/v1/account", "/api/v1/account/events", keyRoute} {
+		if status, _ := c.call("GET", path, nil); status != 401 {
+			t.Errorf("GET %s between the password and the code: got %d, want 401", path, status)
+		}
+	}
+	// The code that turned 2FA on counts as used (C16).
+	c.must(401, "POST", "/api/v1/login/totp", map[string]string{"code": used})
+	ts.Clock.Add(30 * time.Second)
+	code := oathtool.TOTP(t, secret, ts.Clock.Now())
+	if out := c.must(200, "POST", "/api/v1/login/totp", map[string]string{"code": code}); out["status"] != "signed_in" {
+		t.Fatalf("code step: got %v", out)
+	}
+	acct := c.must(200, "GET", "/api/v1/account", nil)
+	if tf := acct["two_factor"].(map[string]any); tf["enabled"] != true {
+		t.Fatalf("account after sign-in: %v", acct)
+	}
+
+	// Replay: the same code in a new sign-in is refused.
+	c.must(204, "POST", "/api/v1/logout", nil)
+	signIn(t, c, alice)
+	c.must(401, "POST", "/api/v1/login/totp", map[string]string{"code": code})
+}
+
+// TestWindow moves the clock: a code one step (30 s) away is accepted,
+// three steps (90 s) away refused.
+func TestWindow(t *testing.T) {
+	ts := startServer(t, nil, nil)
+	c := ts.client(t)
+	secret, _, _ := enrol(t, ts, c, alice)
+	c.must(204, "POST", "/api/v1/logout", nil)
+
+	tests := []struct {
+		name   string
+		offset time.Duration
+		want   int
+	}{
+		{"previous step", -30 * time.Second, 200},
+		{"next step", 30 * time.Second, 200},
+		{"90 s behind", -90 * time.Second, 401},
+		{"90 s ahead", 90 * time.Second, 401},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts.Clock.Add(10 * time.Minute) // each case on fresh steps
+			signIn(t, c, alice)
+			code := oathtool.TOTP(t, secret, ts.Clock.Now().Add(tt.offset))
+			c.must(tt.want, "POST", "/api/v1/login/totp", map[string]string{"code": code})
+			if tt.want == 200 {
+				c.must(204, "POST", "/api/v1/logout", nil)
+			}
+		})
+	}
+}
+
+// TestSimultaneousCode sends one valid code from many half-signed-in
+// sessions at the same moment: exactly one may sign in.
+func TestSimultaneousCode(t *testing.T) {
+	ts := startServer(t, nil, nil)
+	secret, _, _ := enrol(t, ts, ts.client(t), alice)
+	ts.Clock.Add(time.Minute)
+
+	const n = 20
+	clients := make([]*client, n)
+	for i := range clients {
+		clients[i] = ts.client(t)
+		signIn(t, clients[i], alice)
+	}
+	code := oathtool.TOTP(t, secret, ts.Clock.Now())
+	statuses := make([]int, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			statuses[i], _ = c.call("POST", "/api/v1/login/totp", map[string]string{"code": code})
+		}()
+	}
+	close(start)
+	wg.Wait()
+	wins := 0
+	for _, s := range statuses {
+		if s == 200 {
+			wins++
+		}
+	}
+	if wins != 1 {
+		t.Fatalf("got %d sign-ins with one code, want exactly 1 (statuses %v)", wins, statuses)
+	}
+}
