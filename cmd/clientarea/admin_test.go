@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/clientarea/clientarea/internal/oathtool"
+	"github.com/clientarea/clientarea/internal/storetest"
 )
 
 func TestResetTwoFactorCLI(t *testing.T) {
@@ -111,7 +112,7 @@ func TestBackupRestore(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(copyDir, "secret.key"), key, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	clk := &clock{now: ts.Clock.Now().Add(time.Minute)}
+	clk := storetest.NewClock(ts.Clock.Now().Add(time.Minute))
 	restored := startServer(t, clk, nil, "--data", copyDir)
 	c := restored.client(t)
 	signIn(t, c, alice)

@@ -40,9 +40,13 @@ type keySource interface {
 }
 
 // fixedKeys is the keyring from CLIENTAREA_SECRET_KEY.
-type fixedKeys struct{ *seal.Keyring }
+type fixedKeys struct{ ring *seal.Keyring }
 
-func (k fixedKeys) Keyring() *seal.Keyring { return k.Keyring }
+func (k fixedKeys) Keyring() *seal.Keyring { return k.ring }
+
+func (k fixedKeys) Seal(plaintext, ad []byte) ([]byte, error) { return k.ring.Seal(plaintext, ad) }
+
+func (k fixedKeys) Open(blob, ad []byte) ([]byte, error) { return k.ring.Open(blob, ad) }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	var level slog.Level

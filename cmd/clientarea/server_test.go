@@ -15,34 +15,11 @@ import (
 	"time"
 
 	"github.com/clientarea/clientarea/internal/mail"
+	"github.com/clientarea/clientarea/internal/storetest"
 )
 
 // t0 is the field cases' clock (shared/cases): the first second of step 56666667.
 var t0 = time.Unix(1700000010, 0).UTC()
-
-// clock is a test clock the server reads; tests move it instead of sleeping.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // syncBuffer collects the server's log lines from several goroutines.
 type syncBuffer struct {
@@ -66,7 +43,7 @@ func (s *syncBuffer) String() string {
 type testServer struct {
 	URL   string
 	Data  string
-	Clock *clock
+	Clock *storetest.Clock
 	Logs  *syncBuffer
 	env   map[string]string
 }
@@ -77,11 +54,11 @@ var fastHashing = []string{"--hash-memory", "64", "--hash-iterations", "1"}
 
 // startServer runs `clientarea serve` on a free loopback port with a fresh
 // data folder (unless env or args name another) and stops it at cleanup.
-func startServer(t *testing.T, clk *clock, env map[string]string, args ...string) *testServer {
+func startServer(t *testing.T, clk *storetest.Clock, env map[string]string, args ...string) *testServer {
 	t.Helper()
 	ts := &testServer{Data: t.TempDir(), Clock: clk, Logs: &syncBuffer{}, env: env}
 	if clk == nil {
-		ts.Clock = &clock{now: t0}
+		ts.Clock = storetest.NewClock(t0)
 	}
 	argv := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", ts.Data,
 		"--log-format", "json"}, fastHashing...)
@@ -203,3 +180,15 @@ func (ts *testServer) outbox(t *testing.T) []string {
 }
 
 func str(v any) string { return fmt.Sprint(v) }
+
+// eachDatabase runs fn once on SQLite and once on a fresh PostgreSQL
+// database, giving the serve flags that select it.
+func eachDatabase(t *testing.T, fn func(t *testing.T, args []string)) {
+	storetest.EachDialect(t, func(t *testing.T, dialect string) {
+		if dialect == storetest.SQLite {
+			fn(t, nil)
+			return
+		}
+		fn(t, []string{"--database-url", storetest.NewDatabase(t, dialect)})
+	})
+}
