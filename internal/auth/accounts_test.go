@@ -1,0 +1,194 @@
+package auth_test
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/clientarea/clientarea/internal/auth"
+	"github.com/clientarea/clientarea/internal/storetest"
+)
+
+// TestLoginErrorsAlike: an unknown e-mail and a wrong password must not be
+// told apart by the answer, or the sign-in form lists the customers.
+func TestLoginErrorsAlike(t *testing.T) {
+	storetest.EachDialect(t, func(t *testing.T, dialect string) {
+		e := newEnv(t, dialect)
+		a := e.account("known@example.com")
+		_, unknown := e.svc.Login(t.Context(), "unknown@example.com", pw, meta(ip))
+		_, wrong := e.svc.Login(t.Context(), a.Email, "wrong password", meta(ip))
+		_, malformed := e.svc.Login(t.Context(), "not an address", pw, meta(ip))
+		u := wantCode(t, unknown, auth.CodeInvalidCredentials)
+		for name, err := range map[string]error{"wrong password": wrong, "malformed": malformed} {
+			got := wantCode(t, err, auth.CodeInvalidCredentials)
+			if got.Message != u.Message || err.Error() != unknown.Error() {
+				t.Errorf("%s: got %q, want the unknown e-mail's %q", name, err, unknown)
+			}
+		}
+	})
+}
+
+func TestPasswordThrottle(t *testing.T) {
+	storetest.EachDialect(t, func(t *testing.T, dialect string) {
+		t.Run("per address", func(t *testing.T) {
+			e := newEnv(t, dialect)
+			a := e.account("ipvictim@example.com")
+			const attacker = "203.0.113.9"
+			for i := range 20 {
+				email := fmt.Sprintf("guess%d@example.com", i)
+				_, err := e.svc.Login(t.Context(), email, pw, meta(attacker))
+				wantCode(t, err, auth.CodeInvalidCredentials)
+			}
+			_, err := e.svc.Login(t.Context(), a.Email, pw, meta(attacker))
+			if got := wantCode(t, err, auth.CodeThrottled).RetryAfter; got != time.Minute {
+				t.Errorf("RetryAfter: got %v, want 1m", got)
+			}
+			if _, err := e.svc.Login(t.Context(), a.Email, pw, meta(ip)); err != nil {
+				t.Errorf("another address: %v", err)
+			}
+			e.clock.Add(time.Minute)
+			if _, err := e.svc.Login(t.Context(), a.Email, pw, meta(attacker)); err != nil {
+				t.Errorf("after the wait: %v", err)
+			}
+		})
+
+		t.Run("per account", func(t *testing.T) {
+			e := newEnv(t, dialect)
+			a := e.account("target@example.com")
+			addr := 0
+			next := func() auth.Meta { addr++; return meta(fmt.Sprintf("198.51.100.%d", addr)) }
+			waits := []time.Duration{30, 60, 120, 240, 300, 300}
+			for round, want := range waits {
+				want *= time.Second
+				for range 10 {
+					_, err := e.svc.Login(t.Context(), a.Email, "wrong password", next())
+					wantCode(t, err, auth.CodeInvalidCredentials)
+				}
+				_, err := e.svc.Login(t.Context(), a.Email, pw, next())
+				if got := wantCode(t, err, auth.CodeThrottled).RetryAfter; got != want {
+					t.Fatalf("round %d: RetryAfter: got %v, want %v", round+1, got, want)
+				}
+				e.clock.Add(want - time.Second)
+				_, err = e.svc.Login(t.Context(), a.Email, pw, next())
+				wantCode(t, err, auth.CodeThrottled)
+				e.clock.Add(time.Second)
+				if _, err := e.svc.Login(t.Context(), a.Email, pw, next()); err != nil {
+					t.Fatalf("round %d: after the wait: %v", round+1, err)
+				}
+			}
+		})
+
+		t.Run("three typos", func(t *testing.T) {
+			e := newEnv(t, dialect)
+			a := e.account("typo@example.com")
+			for range 3 {
+				_, err := e.svc.Login(t.Context(), a.Email, "wrong password", meta(ip))
+				wantCode(t, err, auth.CodeInvalidCredentials)
+			}
+			if _, err := e.svc.Login(t.Context(), a.Email, pw, meta(ip)); err != nil {
+				t.Errorf("the right password after 3 typos: %v", err)
+			}
+		})
+	})
+}
+
+// TestSignUpExisting: signing up with a taken address answers like a new
+// sign-up, changes nothing and tells the owner.
+func TestSignUpExisting(t *testing.T) {
+	storetest.EachDialect(t, func(t *testing.T, dialect string) {
+		e := newEnv(t, dialect)
+		ctx := t.Context()
+		if err := e.svc.SignUp(ctx, "owner@example.com", pw, meta(ip)); err != nil {
+			t.Fatalf("SignUp: %v", err)
+		}
+		const other = "another password"
+		for _, email := range []string{"owner@example.com", "Owner@Example.COM"} {
+			if err := e.svc.SignUp(ctx, email, other, meta("203.0.113.5")); err != nil {
+				t.Errorf("SignUp(%s) again: got %v, want nil", email, err)
+			}
+		}
+		if _, err := e.svc.Login(ctx, "owner@example.com", pw, meta(ip)); err != nil {
+			t.Errorf("the old password: %v", err)
+		}
+		_, err := e.svc.Login(ctx, "owner@example.com", other, meta(ip))
+		wantCode(t, err, auth.CodeInvalidCredentials)
+		as, err := e.svc.FindAccounts(ctx, "owner@")
+		if err != nil || len(as) != 1 {
+			t.Errorf("accounts: got %d, %v; want 1", len(as), err)
+		}
+		if got := len(e.notices("owner@example.com", subjectSignupExisting)); got != 2 {
+			t.Errorf("notices to the owner: got %d, want 2", got)
+		}
+	})
+}
+
+var resetLink = regexp.MustCompile(`http://127\.0\.0\.1/password/reset\?token=(\S+)`)
+
+// TestPasswordResetKeepsSecondFactor: a reset link proves the mailbox, not
+// the second factor, so it signs nobody in and the code is still asked.
+func TestPasswordResetKeepsSecondFactor(t *testing.T) {
+	storetest.EachDialect(t, func(t *testing.T, dialect string) {
+		e := newEnv(t, dialect)
+		ctx := t.Context()
+		a := e.account("forgot@example.com")
+		e.enrolSeed20(a)
+		full, err := e.signIn(a, "732303")
+		if err != nil {
+			t.Fatalf("sign in: %v", err)
+		}
+
+		if err := e.svc.RequestPasswordReset(ctx, "nobody@example.com", meta(ip)); err != nil {
+			t.Errorf("RequestPasswordReset(unknown): got %v, want nil", err)
+		}
+		if n := len(e.messages()); n != 1 { // the 2FA enabled notice
+			t.Errorf("messages after a reset for an unknown address: got %d, want 1", n)
+		}
+		token := e.requestReset(a.Email)
+		const next = "a brand new password"
+		if err := e.svc.ResetPassword(ctx, token, next, meta(ip)); err != nil {
+			t.Fatalf("ResetPassword: %v", err)
+		}
+		_, _, err = e.svc.Authenticate(ctx, full)
+		wantCode(t, err, auth.CodeUnauthenticated)
+
+		r, err := e.svc.Login(ctx, a.Email, next, meta(ip))
+		if err != nil || !r.SecondFactor {
+			t.Fatalf("Login with the new password: got %+v, %v; want SecondFactor", r, err)
+		}
+		_, _, err = e.svc.RequireFull(ctx, r.Token)
+		wantCode(t, err, auth.CodeUnauthenticated)
+		_, err = e.svc.Login(ctx, a.Email, pw, meta(ip))
+		wantCode(t, err, auth.CodeInvalidCredentials)
+
+		err = e.svc.ResetPassword(ctx, token, "yet another password", meta(ip))
+		wantCode(t, err, auth.CodeNotFound)
+
+		late := e.requestReset(a.Email)
+		e.clock.Add(30 * time.Minute)
+		err = e.svc.ResetPassword(ctx, late, "yet another password", meta(ip))
+		wantCode(t, err, auth.CodeNotFound)
+	})
+}
+
+// requestReset asks for a reset link and returns the token e-mailed.
+func (e *env) requestReset(email string) string {
+	e.t.Helper()
+	if err := e.svc.RequestPasswordReset(e.t.Context(), email, meta(ip)); err != nil {
+		e.t.Fatalf("RequestPasswordReset: %v", err)
+	}
+	mails := e.notices(email, subjectResetLink)
+	if len(mails) == 0 {
+		e.t.Fatal("no reset link was e-mailed")
+	}
+	m := resetLink.FindStringSubmatch(mails[len(mails)-1].Text)
+	if m == nil {
+		e.t.Fatal("the reset e-mail holds no reset link")
+	}
+	token, err := url.QueryUnescape(m[1])
+	if err != nil {
+		e.t.Fatalf("reset link: %v", err)
+	}
+	return token
+}
