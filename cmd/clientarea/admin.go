@@ -224,6 +224,9 @@ func rotateKey(fs *flag.FlagSet) func(context.Context, *app, sys) error {
 			if err := seal.WriteKeyFile(keyFilePath(a.cfg), keys); err != nil {
 				return err
 			}
+			if err := fk.Reload(); err != nil {
+				return err
+			}
 			ring = fk.Keyring()
 		}
 		n, err := reseal(ctx, a.store, ring)

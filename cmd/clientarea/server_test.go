@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base32"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -191,4 +192,13 @@ func eachDatabase(t *testing.T, fn func(t *testing.T, args []string)) {
 		}
 		fn(t, []string{"--database-url", storetest.NewDatabase(t, dialect)})
 	})
+}
+
+func mustBase32(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(s)
+	if err != nil {
+		t.Fatalf("decode secret: %v", err)
+	}
+	return b
 }

@@ -28,7 +28,7 @@ func OpenFileKeyring(path string, rand io.Reader) (*FileKeyring, error) {
 	if _, err := LoadOrCreateKeyFile(path, rand); err != nil {
 		return nil, err
 	}
-	if err := f.reload(); err != nil {
+	if err := f.Reload(); err != nil {
 		return nil, err
 	}
 	return f, nil
@@ -44,7 +44,7 @@ func (f *FileKeyring) Keyring() *Keyring {
 // Seal seals with the file's current primary key.
 func (f *FileKeyring) Seal(plaintext, associatedData []byte) ([]byte, error) {
 	if f.changed() {
-		if err := f.reload(); err != nil {
+		if err := f.Reload(); err != nil {
 			return nil, err
 		}
 	}
@@ -57,7 +57,7 @@ func (f *FileKeyring) Open(blob, associatedData []byte) ([]byte, error) {
 	if !errors.Is(err, ErrUnknownKey) {
 		return plain, err
 	}
-	if err := f.reload(); err != nil {
+	if err := f.Reload(); err != nil {
 		return nil, err
 	}
 	return f.Keyring().Open(blob, associatedData)
@@ -73,7 +73,8 @@ func (f *FileKeyring) changed() bool {
 	return !st.ModTime().Equal(f.mod) || st.Size() != f.size
 }
 
-func (f *FileKeyring) reload() error {
+// Reload reads the key file again.
+func (f *FileKeyring) Reload() error {
 	st, err := os.Stat(f.path)
 	if err != nil {
 		return err
