@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -201,4 +202,21 @@ func mustBase32(t *testing.T, s string) []byte {
 		t.Fatalf("decode secret: %v", err)
 	}
 	return b
+}
+
+// postForm posts an HTML form as a browser of the same origin does.
+func postForm(t *testing.T, c *client, path string, form url.Values) int {
+	t.Helper()
+	req, err := http.NewRequest("POST", c.base+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", c.base)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
