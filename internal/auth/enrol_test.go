@@ -103,7 +103,8 @@ func TestEnrolmentSecretStable(t *testing.T) {
 			!slices.Equal(again.RecoveryCodes, first.RecoveryCodes) {
 			t.Fatalf("reload: got secret %s, want %s", again.Secret, first.Secret)
 		}
-		_, err := e.svc.ConfirmEnrolment(ctx, a, wrongCode(t, first.Secret, e.clock.Now()), meta(ip))
+		wrong := wrongCode(t, first.Secret, e.clock.Now())
+		_, err := e.svc.ConfirmEnrolment(ctx, a, wrong, meta(ip))
 		wantCode(t, err, auth.CodeInvalidCode)
 		if again := begin(); again.Secret != first.Secret {
 			t.Fatalf("reload after a wrong code: got secret %s, want %s", again.Secret,
@@ -129,20 +130,13 @@ func TestEnrolmentSecretStable(t *testing.T) {
 		e.clock.Add(30 * time.Second)
 		_, err = e.signIn(a, oathtool(t, second.Secret, e.clock.Now()))
 		wantCode(t, err, auth.CodeInvalidCode)
-		if err := e.svc.CancelEnrolment(ctx, a); err != nil {
-			t.Fatalf("CancelEnrolment: %v", err)
-		}
-		if _, err := e.signIn(a, oathtool(t, first.Secret, e.clock.Now())); err != nil {
-			t.Fatalf("old app after a cancelled new device: %v", err)
+		if again := begin(); again.Secret != second.Secret {
+			t.Fatalf("new device reload: got secret %s, want %s", again.Secret, second.Secret)
 		}
 
-		e.clock.Add(30 * time.Second)
-		third := begin()
-		if third.Secret == first.Secret || third.Secret == second.Secret {
-			t.Fatalf("new device after cancelling: got a secret used before")
-		}
-		code = oathtool(t, third.Secret, e.clock.Now())
-		if codes, err := e.svc.ConfirmEnrolment(ctx, a, code, meta(ip)); err != nil || codes != nil {
+		code = oathtool(t, second.Secret, e.clock.Now())
+		codes, err := e.svc.ConfirmEnrolment(ctx, a, code, meta(ip))
+		if err != nil || codes != nil {
 			t.Fatalf("ConfirmEnrolment(new device): got %q, %v; want no codes", codes, err)
 		}
 		if st := e.twoFactor(a); len(st.Devices) != 1 || st.RecoveryCodesLeft != 10 {
@@ -151,8 +145,20 @@ func TestEnrolmentSecretStable(t *testing.T) {
 		e.clock.Add(30 * time.Second)
 		_, err = e.signIn(a, oathtool(t, first.Secret, e.clock.Now()))
 		wantCode(t, err, auth.CodeInvalidCode)
-		if _, err := e.signIn(a, oathtool(t, third.Secret, e.clock.Now())); err != nil {
-			t.Errorf("new app: %v", err)
+		if _, err := e.signIn(a, oathtool(t, second.Secret, e.clock.Now())); err != nil {
+			t.Fatalf("new app: %v", err)
+		}
+
+		// A cancelled enrolment leaves the active app alone too.
+		e.clock.Add(30 * time.Second)
+		if third := begin(); third.Secret == second.Secret {
+			t.Fatal("a new enrolment reused the active secret")
+		}
+		if err := e.svc.CancelEnrolment(ctx, a); err != nil {
+			t.Fatalf("CancelEnrolment: %v", err)
+		}
+		if _, err := e.signIn(a, oathtool(t, second.Secret, e.clock.Now())); err != nil {
+			t.Errorf("active app after a cancelled enrolment: %v", err)
 		}
 	})
 }

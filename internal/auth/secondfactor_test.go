@@ -394,7 +394,8 @@ func TestReplayNotice(t *testing.T) {
 			kinds[ev.Kind]++
 		}
 		if kinds[auth.EventCodeReplayed] < 2 {
-			t.Errorf("code_replayed events: got %d, want at least 2", kinds[auth.EventCodeReplayed])
+			t.Errorf("code_replayed events: got %d, want at least 2",
+				kinds[auth.EventCodeReplayed])
 		}
 	})
 }

@@ -91,7 +91,8 @@ func TestRequireFull(t *testing.T) {
 		}
 		_, _, err = e.svc.Authenticate(ctx, half)
 		wantCode(t, err, auth.CodeUnauthenticated)
-		if sess, _, err := e.svc.RequireFull(ctx, full); err != nil || sess.Stage != auth.StageFull {
+		sess, _, err = e.svc.RequireFull(ctx, full)
+		if err != nil || sess.Stage != auth.StageFull {
 			t.Fatalf("RequireFull(full): got %+v, %v", sess, err)
 		}
 		if err := e.svc.Logout(ctx, full); err != nil {

@@ -81,7 +81,8 @@ func TestActivateCredential(t *testing.T) {
 		if second.ID == first.ID {
 			t.Fatalf("a second pending credential reused the active one's id %d", first.ID)
 		}
-		if err := st.ActivateCredential(ctx, second.ID, 200, testCodes("two", 10), t0); err != nil {
+		err = st.ActivateCredential(ctx, second.ID, 200, testCodes("two", 10), t0)
+		if err != nil {
 			t.Fatalf("ActivateCredential(second): %v", err)
 		}
 		creds = credentials(t, st, a.ID)
@@ -252,7 +253,8 @@ func TestRemoveSecondFactors(t *testing.T) {
 				ctx := t.Context()
 				a := newAccount(t, st, "remove@example.com")
 				activeCredential(t, st, a.ID, 1)
-				if _, err := st.AddPendingCredential(ctx, pendingCredential(a.ID, "p")); err != nil {
+				_, err := st.AddPendingCredential(ctx, pendingCredential(a.ID, "p"))
+				if err != nil {
 					t.Fatalf("AddPendingCredential: %v", err)
 				}
 				if err := st.ReplaceRecoveryCodes(ctx, a.ID, testCodes("r", 10)); err != nil {
@@ -272,7 +274,7 @@ func TestRemoveSecondFactors(t *testing.T) {
 				if codes, err := st.RecoveryCodes(ctx, a.ID); len(codes) != 0 || err != nil {
 					t.Errorf("recovery codes: got %d, %v; want 0", len(codes), err)
 				}
-				_, err := st.Session(ctx, sess.IDHash)
+				_, err = st.Session(ctx, sess.IDHash)
 				if gone := errors.Is(err, auth.ErrNotFound); gone != endSessions {
 					t.Errorf("session gone: got %t (%v), want %t", gone, err, endSessions)
 				}
@@ -345,7 +347,8 @@ func TestResealSecret(t *testing.T) {
 				if string(c.Secret) != tt.wantSecret {
 					t.Errorf("secret: got %q, want %q", c.Secret, tt.wantSecret)
 				}
-				if (c.PendingCodes == nil) != tt.nilWant || string(c.PendingCodes) != tt.wantCodes {
+				gotNil := c.PendingCodes == nil
+				if gotNil != tt.nilWant || string(c.PendingCodes) != tt.wantCodes {
 					t.Errorf("pending codes: got %q (nil %t), want %q (nil %t)",
 						c.PendingCodes, c.PendingCodes == nil, tt.wantCodes, tt.nilWant)
 				}

@@ -36,7 +36,8 @@ func TestSwapFactorGuard(t *testing.T) {
 			{"create", auth.FactorGuard{Version: 1, Consecutive: 1, Total: 1}, true},
 			{"create again", auth.FactorGuard{Version: 1, Total: 9}, false},
 			{"skip a version", auth.FactorGuard{Version: 3, Total: 9}, false},
-			{"next", auth.FactorGuard{Version: 2, Consecutive: 2, Total: 2, WaitUntil: wait}, true},
+			{"next", auth.FactorGuard{Version: 2, Consecutive: 2, Total: 2, WaitUntil: wait},
+				true},
 			{"replay of next", auth.FactorGuard{Version: 2, Total: 9}, false},
 		}
 		for _, tt := range tests {

@@ -63,7 +63,8 @@ func TestEventsPaging(t *testing.T) {
 		}
 		es, err := st.Events(ctx, a.ID, 0, 1)
 		if err != nil || len(es) != 1 || !es[0].At.Equal(t0.Add(24*time.Second)) ||
-			es[0].Kind != auth.EventSignIn || es[0].IP != "192.0.2.1" || es[0].UserAgent != "test" {
+			es[0].Kind != auth.EventSignIn || es[0].IP != "192.0.2.1" ||
+			es[0].UserAgent != "test" {
 			t.Errorf("newest event: got %+v, %v", es, err)
 		}
 	})
@@ -107,7 +108,8 @@ func TestTokens(t *testing.T) {
 				}
 				continue
 			}
-			if err != nil || got.AccountID != a.ID || got.Ref != 42 || !got.ExpiresAt.Equal(expires) {
+			if err != nil || got.AccountID != a.ID || got.Ref != 42 ||
+				!got.ExpiresAt.Equal(expires) {
 				t.Errorf("%s: UseToken: got %+v, %v; want account %d, ref 42", tt.name, got, err,
 					a.ID)
 			}

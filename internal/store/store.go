@@ -98,7 +98,8 @@ func openSQLite(path string, opt Options) (*Store, error) {
 	}
 	// WAL lets readers go on while the one writer writes; NORMAL sync is
 	// safe with WAL (a crash may lose the last commits, never corrupt).
-	base := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
+	base := "file:" + uriEscaper.Replace(path) +
+		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
 	read, err := sql.Open("sqlite", base)
 	if err != nil {
@@ -116,6 +117,11 @@ func openSQLite(path string, opt Options) (*Store, error) {
 	write.SetMaxOpenConns(1)
 	return &Store{dialect: SQLite, read: read, write: write}, nil
 }
+
+// uriEscaper escapes a file path for a "file:" URI: unescaped, '?' or '#'
+// in a folder name would end the path, so the database would be opened
+// elsewhere and without the pragmas that follow it.
+var uriEscaper = strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23")
 
 func openPostgres(dsn string, opt Options) (*Store, error) {
 	sep := "?"

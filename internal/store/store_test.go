@@ -3,6 +3,8 @@ package store_test
 import (
 	"database/sql"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/clientarea/clientarea/internal/auth"
@@ -214,4 +216,33 @@ func TestSearchAccounts(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestOpenSQLitePath: SQLite opens "file:" URIs, so a folder name with '?',
+// '#' or '%' must reach it escaped, or the database (and its pragmas) end
+// up elsewhere.
+func TestOpenSQLitePath(t *testing.T) {
+	for _, name := range []string{"a#b", "a?b", "a%20b", "a b", "ü"} {
+		t.Run(name, func(t *testing.T) {
+			parent := t.TempDir()
+			path := filepath.Join(parent, name, "clientarea.db")
+			st := storetest.OpenEmpty(t, path)
+			if err := st.Migrate(t.Context()); err != nil {
+				t.Fatalf("Migrate: %v", err)
+			}
+			if _, err := os.Stat(path); err != nil {
+				t.Errorf("database file: %v", err)
+			}
+			entries, err := os.ReadDir(parent)
+			if err != nil || len(entries) != 1 || entries[0].Name() != name {
+				t.Errorf("folders made: got %v, %v; want only %q", entries, err, name)
+			}
+			// foreign_keys(1) comes after the path: a credential of no
+			// account is refused only if the pragma took effect.
+			_, err = st.AddPendingCredential(t.Context(), pendingCredential(404, "s"))
+			if err == nil {
+				t.Error("AddPendingCredential(no such account): got nil, want a foreign key error")
+			}
+		})
+	}
 }
