@@ -1,8 +1,12 @@
 -- Times are Unix seconds (UTC). Secrets are AES-GCM blobs from internal/seal;
 -- codes and session ids are stored only as hashes.
+--
+-- Ids are AUTOINCREMENT so that SQLite never reuses the id of a deleted row:
+-- conditional updates by id (a recovery code spent, a TOTP step recorded)
+-- must never land on a newer row that took an old row's id.
 
 CREATE TABLE accounts (
-    id            INTEGER PRIMARY KEY,
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
     email         TEXT    NOT NULL UNIQUE,
     password_hash TEXT    NOT NULL,
     role          TEXT    NOT NULL DEFAULT 'customer' CHECK (role IN ('customer', 'admin')),
@@ -13,7 +17,7 @@ CREATE TABLE accounts (
 -- Second factors are a list per account. Today only TOTP exists, and at most
 -- one of them is pending (being enrolled) at a time.
 CREATE TABLE credentials (
-    id              INTEGER PRIMARY KEY,
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
     account_id      INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
     kind            TEXT    NOT NULL CHECK (kind IN ('totp')),
     name            TEXT    NOT NULL,
@@ -30,7 +34,7 @@ CREATE INDEX credentials_account ON credentials (account_id);
 CREATE UNIQUE INDEX credentials_one_pending ON credentials (account_id) WHERE status = 'pending';
 
 CREATE TABLE recovery_codes (
-    id         INTEGER PRIMARY KEY,
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
     account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
     salt       BLOB    NOT NULL,
     hash       BLOB    NOT NULL,
@@ -72,7 +76,7 @@ CREATE INDEX sessions_account ON sessions (account_id);
 CREATE INDEX sessions_expires ON sessions (expires_at);
 
 CREATE TABLE events (
-    id         INTEGER PRIMARY KEY,
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
     account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
     kind       TEXT    NOT NULL,
     at         INTEGER NOT NULL,
@@ -93,7 +97,7 @@ CREATE TABLE tokens (
 );
 
 CREATE TABLE recovery_requests (
-    id           INTEGER PRIMARY KEY,
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
     account_id   INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
     status       TEXT    NOT NULL CHECK (status IN ('unconfirmed', 'open', 'resolved')),
     message      TEXT    NOT NULL DEFAULT '',
