@@ -180,6 +180,25 @@ func (s *Service) checkPassword(ctx context.Context, email, pw string) (Account,
 	return a, nil
 }
 
+// reauthenticate checks the password of a signed-in customer before a
+// sensitive change. Wrong passwords count against the same limits as at
+// sign-in: a stolen session must not become an unthrottled password oracle.
+func (s *Service) reauthenticate(ctx context.Context, a Account, pw string, m Meta) error {
+	ipKey, accountKey := "login-ip:"+m.IP, "login-account:"+a.Email
+	if err := s.checkThrottle(ctx, accountKey); err != nil {
+		return err
+	}
+	_, err := s.checkPassword(ctx, a.Email, pw)
+	if ErrorCode(err) != CodeInvalidCredentials {
+		return err
+	}
+	s.record(ctx, a.ID, EventPasswordFailed, m, "")
+	if err := s.passwordFailed(ctx, ipKey, accountKey); err != nil {
+		return err
+	}
+	return Errorf(CodeInvalidCredentials, "the password is wrong")
+}
+
 // rehash upgrades a stored hash made with older, weaker parameters.
 func (s *Service) rehash(ctx context.Context, a Account, pw string) {
 	hash, err := s.hasher.Hash(ctx, pw)
@@ -204,10 +223,7 @@ func (s *Service) ChangePassword(ctx context.Context, a Account, current, next s
 	if err := CheckPassword(next); err != nil {
 		return err
 	}
-	if _, err := s.checkPassword(ctx, a.Email, current); err != nil {
-		if ErrorCode(err) == CodeInvalidCredentials {
-			return Errorf(CodeInvalidCredentials, "the current password is wrong")
-		}
+	if err := s.reauthenticate(ctx, a, current, m); err != nil {
 		return err
 	}
 	if err := s.setPassword(ctx, a.ID, next, m.Session); err != nil {

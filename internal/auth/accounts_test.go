@@ -192,3 +192,22 @@ func (e *env) requestReset(email string) string {
 	}
 	return token
 }
+
+// TestReauthenticationThrottled: a stolen session cannot guess the
+// password through the change-password or turn-off-2FA forms any faster
+// than through the sign-in form.
+func TestReauthenticationThrottled(t *testing.T) {
+	storetest.EachDialect(t, func(t *testing.T, dialect string) {
+		e := newEnv(t, dialect)
+		a := e.account("session-thief@example.com")
+		for i := range 10 {
+			err := e.svc.ChangePassword(t.Context(), a, fmt.Sprintf("guess %d!", i), "new password 1",
+				meta(ip))
+			wantCode(t, err, auth.CodeInvalidCredentials)
+		}
+		err := e.svc.ChangePassword(t.Context(), a, pw, "new password 1", meta(ip))
+		wantCode(t, err, auth.CodeThrottled)
+		err = e.svc.DisableTwoFactor(t.Context(), a, pw, "123456", meta(ip))
+		wantCode(t, err, auth.CodeThrottled)
+	})
+}

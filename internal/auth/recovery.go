@@ -26,10 +26,7 @@ func (s *Service) checkAnyFactor(ctx context.Context, a Account, code string, m 
 // code or a recovery code, so that a session left open on a shared
 // computer is not enough.
 func (s *Service) DisableTwoFactor(ctx context.Context, a Account, pw, code string, m Meta) error {
-	if _, err := s.checkPassword(ctx, a.Email, pw); err != nil {
-		if ErrorCode(err) == CodeInvalidCredentials {
-			return Errorf(CodeInvalidCredentials, "the password is wrong")
-		}
+	if err := s.reauthenticate(ctx, a, pw, m); err != nil {
 		return err
 	}
 	st, err := s.TwoFactor(ctx, a)
