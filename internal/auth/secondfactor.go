@@ -67,10 +67,13 @@ func (s *Service) reserve(ctx context.Context, accountID int64, totpOnly bool) e
 	return err
 }
 
-// settle ends a reserved attempt.
-func (s *Service) settle(ctx context.Context, accountID int64, o outcome) error {
+// settle ends a reserved attempt. By now the code has been spent (its
+// step recorded, or the recovery code marked used), so a failure here must
+// not fail the sign-in: it only leaves the counters higher than they should
+// be, which the next success or wait clears.
+func (s *Service) settle(ctx context.Context, accountID int64, o outcome) {
 	if o == wrong {
-		return nil
+		return
 	}
 	_, err := s.updateGuard(ctx, accountID, func(g *FactorGuard) error {
 		if o == accepted {
@@ -84,7 +87,9 @@ func (s *Service) settle(ctx context.Context, accountID int64, o outcome) error 
 		}
 		return nil
 	})
-	return err
+	if err != nil {
+		s.log.WarnContext(ctx, "settle second-factor guard", "account_id", accountID, "err", err)
+	}
 }
 
 // updateGuard applies change to the account's guard with compare-and-swap,
@@ -128,9 +133,7 @@ func (s *Service) checkTOTP(ctx context.Context, a Account, raw string, m Meta) 
 	if err != nil {
 		return err
 	}
-	if err := s.settle(ctx, a.ID, o); err != nil {
-		return err
-	}
+	s.settle(ctx, a.ID, o)
 	switch o {
 	case accepted:
 		s.metrics.SecondFactor("accepted")
@@ -209,9 +212,7 @@ func (s *Service) checkRecovery(ctx context.Context, a Account, raw string, m Me
 	if err != nil {
 		return 0, err
 	}
-	if err := s.settle(ctx, a.ID, o); err != nil {
-		return 0, err
-	}
+	s.settle(ctx, a.ID, o)
 	if o != accepted {
 		s.metrics.SecondFactor("recovery_wrong")
 		s.record(ctx, a.ID, EventCodeFailed, m, "recovery code")
