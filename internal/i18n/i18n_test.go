@@ -224,7 +224,8 @@ func TestErrorEveryCode(t *testing.T) {
 			for _, code := range Codes() {
 				err := &auth.Error{Code: code, Message: "ENGLISH-SERVICE-MESSAGE"}
 				got := c.Localizer(l).Error(err, ctx)
-				if got == "" || strings.HasPrefix(got, "error.") || strings.Contains(got, "ENGLISH") {
+				bad := got == "" || strings.HasPrefix(got, "error.")
+				if bad || strings.Contains(got, "ENGLISH") {
 					t.Errorf("Error(%s) in %s, context %q = %q, want a translated message",
 						code, l, ctx, got)
 				}
@@ -254,8 +255,10 @@ func TestError(t *testing.T) {
 			"Too many attempts. Wait a little and try again."},
 		{"clock fast", en, wrongCode(5 * time.Minute), ContextEnrol, "about 5 minutes fast"},
 		{"clock slow", en, wrongCode(-90 * time.Second), ContextEnrol, "about 2 minutes slow"},
-		{"clock fast ru", ru, wrongCode(5 * time.Minute), ContextEnrol, "спешат примерно на 5 минут"},
-		{"clock slow ru", ru, wrongCode(-time.Minute), ContextEnrol, "отстают примерно на 1 минуту"},
+		{"clock fast ru", ru, wrongCode(5 * time.Minute), ContextEnrol,
+			"спешат примерно на 5 минут"},
+		{"clock slow ru", ru, wrongCode(-time.Minute), ContextEnrol,
+			"отстают примерно на 1 минуту"},
 		{"no clock hint at sign-in", en, wrongCode(5 * time.Minute), ContextCode,
 			"That code is not right. Wait for the next code and try again"},
 		{"wrapped", en, fmt.Errorf("page: %w", wrongCode(0)), ContextEnrol,
@@ -274,7 +277,8 @@ func TestError(t *testing.T) {
 			if !strings.Contains(got, tt.want) {
 				t.Errorf("got %q, want it to contain %q", got, tt.want)
 			}
-			if tt.ctx != ContextEnrol && (strings.Contains(got, "fast") || strings.Contains(got, "спешат")) {
+			hint := strings.Contains(got, "fast") || strings.Contains(got, "спешат")
+			if hint && tt.ctx != ContextEnrol {
 				t.Errorf("got %q: a clock hint outside enrolment", got)
 			}
 		})

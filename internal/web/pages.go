@@ -55,7 +55,6 @@ func (s *Server) pageRoutes(mux *http.ServeMux) {
 	}
 	mux.HandleFunc("GET /static/", p.serveStatic)
 	mux.HandleFunc("GET /favicon.ico", p.favicon)
-	mux.HandleFunc("GET /", p.notFound)
 	mux.HandleFunc("POST /lang", p.setLang)
 
 	mux.HandleFunc("GET /signup", p.signupForm)
@@ -292,13 +291,10 @@ func (p *pages) message(w http.ResponseWriter, r *http.Request, status int, a *a
 	p.render(w, r, status, "message", v)
 }
 
-// notFound answers unknown addresses: a page for browsers, JSON under
-// /api/ where clients expect it.
+// notFound answers a missing static file with a page. Other unknown
+// addresses keep ServeMux's own answers (404, or 405 with Allow for a
+// known path), which a catch-all route would hide from the API.
 func (p *pages) notFound(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.URL.Path, "/api/") {
-		writeError(w, r, http.StatusNotFound, auth.CodeNotFound, "no such endpoint")
-		return
-	}
 	l := p.localizer(r)
 	p.message(w, r, http.StatusNotFound, nil, message{Title: l.T("notfound.title"),
 		Paragraphs: []string{l.T("notfound.text")}, Link: &link{"/", l.T("notfound.home")}})
@@ -408,7 +404,8 @@ func (p *pages) full(h fullHandler) http.Handler {
 
 // download adapts an API handler that serves a file (the QR code, the
 // Save key file) to a page: the bytes are the same, a failure is a page.
-func (p *pages) download(h func(http.ResponseWriter, *http.Request, auth.Account) error) fullHandler {
+func (p *pages) download(
+	h func(http.ResponseWriter, *http.Request, auth.Account) error) fullHandler {
 	return func(w http.ResponseWriter, r *http.Request, _ auth.Session, a auth.Account) {
 		if err := h(w, r, a); err != nil {
 			p.failPage(w, r, &a, err)

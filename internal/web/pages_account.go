@@ -1,7 +1,12 @@
 package web
 
 import (
+	"bytes"
+	"fmt"
 	"html/template"
+	"image"
+	"image/png"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -36,6 +41,7 @@ type (
 	setupPage struct {
 		Enrolment auth.Enrolment
 		Grouped   string
+		QRSize    int // side of the QR code image in pixels, 0 if unknown
 	}
 	// codesPage shows recovery codes once: after the first enrolment and
 	// after making new ones.
@@ -173,8 +179,24 @@ func (p *pages) setupGone(w http.ResponseWriter, r *http.Request, a auth.Account
 
 func (p *pages) renderSetup(w http.ResponseWriter, r *http.Request, status int, v *view,
 	e auth.Enrolment) {
-	v.Page = setupPage{Enrolment: e, Grouped: totp.GroupSecret(e.Secret)}
+	grouped := totp.GroupSecret(e.Secret)
+	v.Page = setupPage{Enrolment: e, Grouped: grouped, QRSize: p.qrSize(r, e)}
 	p.render(w, r, status, "setup", v)
+}
+
+// qrSize is the side of the QR code the image route will serve, so that
+// the page can reserve its space: the size depends on the length of the
+// key URI. Drawing it twice costs well under a millisecond.
+func (p *pages) qrSize(r *http.Request, e auth.Enrolment) int {
+	b, err := qrPNG(e.URI)
+	if err == nil {
+		var cfg image.Config
+		if cfg, err = png.DecodeConfig(bytes.NewReader(b)); err == nil {
+			return cfg.Width
+		}
+	}
+	p.s.logCause(r, slog.LevelError, fmt.Errorf("qr code size: %w", err))
+	return 0
 }
 
 // confirmSetup turns 2FA on with a code from the new secret. A wrong code
@@ -234,7 +256,8 @@ func codesDataURL(v *view, codes []string) template.URL {
 	return template.URL("data:text/plain;charset=utf-8," + url.PathEscape(b.String()))
 }
 
-func (p *pages) cancelSetup(w http.ResponseWriter, r *http.Request, _ auth.Session, a auth.Account) {
+func (p *pages) cancelSetup(w http.ResponseWriter, r *http.Request, _ auth.Session,
+	a auth.Account) {
 	if err := p.s.svc.CancelEnrolment(r.Context(), a); err != nil {
 		p.failPage(w, r, &a, err)
 		return
@@ -268,21 +291,20 @@ func (p *pages) disable(w http.ResponseWriter, r *http.Request, _ auth.Session, 
 	v := p.newView(r, &a)
 	err := p.s.svc.DisableTwoFactor(r.Context(), a, r.PostFormValue("password"),
 		r.PostFormValue("code"), p.s.meta(r))
+	if err == nil {
+		redirect(w, r, "/settings?notice=2fa_disabled")
+		return
+	}
 	switch auth.ErrorCode(err) {
-	case "":
 	case auth.CodeConflict:
 		redirect(w, r, "/settings")
-		return
 	case auth.CodeInvalidCredentials:
 		p.renderSettings(w, r, p.formError(w, r, v, err, i18n.ContextDisable, "disable-password"),
 			v, a)
-		return
 	default:
 		p.renderSettings(w, r, p.formError(w, r, v, err, i18n.ContextDisable, "disable-code"),
 			v, a)
-		return
 	}
-	redirect(w, r, "/settings?notice=2fa_disabled")
 }
 
 // security shows the customer's own security log, newest first, a page

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -174,7 +175,8 @@ func (b *browser) send(method, path string, form url.Values) page {
 	}
 	a := b.raw(method, path, h, body)
 	p := page{path: path, status: a.status, header: a.header, body: string(a.body)}
-	if strings.HasPrefix(a.header.Get("Content-Type"), "text/html") {
+	redirected := a.status >= 300 && a.status < 400
+	if strings.HasPrefix(a.header.Get("Content-Type"), "text/html") && !redirected {
 		p.doc = parseHTML(b.t, p.body)
 		checkPage(b.t, p)
 	}
@@ -209,7 +211,8 @@ func (b *browser) submit(p page, action string, values map[string]string) page {
 	}
 	data := url.Values{}
 	fields := map[string]bool{}
-	for _, f := range form.all(func(n *node) bool { return n.tag == "input" || n.tag == "textarea" }) {
+	inputs := form.all(func(n *node) bool { return n.tag == "input" || n.tag == "textarea" })
+	for _, f := range inputs {
 		if name := f.attr["name"]; name != "" {
 			fields[name] = true
 			data.Set(name, f.attr["value"])
@@ -272,7 +275,8 @@ func checkPage(t *testing.T, p page) {
 			t.Errorf("%s: has an inline script", p.path)
 		}
 	}
-	if html := doc.first(is("html")); html == nil || (html.attr["lang"] != "en" && html.attr["lang"] != "ru") {
+	if html := doc.first(is("html")); html == nil || !slices.Contains([]string{"en", "ru"},
+		html.attr["lang"]) {
 		t.Errorf("%s: <html> has no lang of en or ru", p.path)
 	}
 	checkFields(t, p, doc)
@@ -301,7 +305,8 @@ func checkFields(t *testing.T, p page, doc *node) {
 				t.Errorf("%s: field %q is described by missing #%s", p.path, id, ref)
 			}
 		}
-		if f.attr["aria-invalid"] == "true" && !strings.Contains(f.attr["aria-describedby"], id+"-error") {
+		tied := strings.Contains(f.attr["aria-describedby"], id+"-error")
+		if f.attr["aria-invalid"] == "true" && !tied {
 			t.Errorf("%s: invalid field %q is not tied to its error", p.path, id)
 		}
 	}
@@ -329,6 +334,16 @@ func (p page) fieldError(t *testing.T, id string) string {
 		t.Fatalf("%s: #%s is invalid but has no #%s-error", p.path, id, id)
 	}
 	return msg.content()
+}
+
+// wantText reports each of wants that got lacks.
+func wantText(t *testing.T, what, got string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(got, w) {
+			t.Errorf("%s: got %q, want it to contain %q", what, got, w)
+		}
+	}
 }
 
 // oathtoolWindow returns the codes of n steps from at on, with oathtool.

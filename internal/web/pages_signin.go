@@ -254,7 +254,8 @@ func (p *pages) recovery(w http.ResponseWriter, r *http.Request) {
 
 // recovered tells a customer who just used a recovery code how many are
 // left, and offers new ones.
-func (p *pages) recovered(w http.ResponseWriter, r *http.Request, sess auth.Session, a auth.Account) {
+func (p *pages) recovered(w http.ResponseWriter, r *http.Request, sess auth.Session,
+	a auth.Account) {
 	next := nextParam(r.URL.Query().Get("next"))
 	if !sess.ViaRecovery {
 		redirect(w, r, safeNext(next))
