@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/clientarea/clientarea/internal/oathtool"
 )
 
 // fixture is a client in a known state of signing in.
@@ -15,14 +17,14 @@ type fixture struct {
 }
 
 // code is the current TOTP code of the fixture's secret, from oathtool.
-func (f *fixture) code() string { return oathtool(f.e.t, f.secret, f.e.clock.Now()) }
+func (f *fixture) code() string { return oathtool.TOTP(f.e.t, f.secret, f.e.clock.Now()) }
 
 // wrong is a well-formed code that matches no step in the accepted window.
 func (f *fixture) wrong() string {
 	now := f.e.clock.Now()
 	taken := map[string]bool{}
 	for _, d := range []time.Duration{-30 * time.Second, 0, 30 * time.Second} {
-		taken[oathtool(f.e.t, f.secret, now.Add(d))] = true
+		taken[oathtool.TOTP(f.e.t, f.secret, now.Add(d))] = true
 	}
 	for _, c := range []string{"000000", "111111", "222222", "333333"} {
 		if !taken[c] {
@@ -79,7 +81,7 @@ func halfSignedIn(e *env) *fixture {
 // TestAPIEndpoints checks each endpoint's answers from each state: the
 // status and, for errors, the error code.
 func TestAPIEndpoints(t *testing.T) {
-	needTool(t, "oathtool")
+	oathtool.Require(t)
 	type body = func(*fixture) any
 	none := func(*fixture) any { return nil }
 	obj := func(m map[string]string) body { return func(*fixture) any { return m } }

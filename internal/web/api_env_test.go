@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,9 +17,11 @@ import (
 
 	"github.com/clientarea/clientarea/internal/auth"
 	"github.com/clientarea/clientarea/internal/mail"
+	"github.com/clientarea/clientarea/internal/oathtool"
 	"github.com/clientarea/clientarea/internal/password"
 	"github.com/clientarea/clientarea/internal/seal"
 	"github.com/clientarea/clientarea/internal/store"
+	"github.com/clientarea/clientarea/internal/storetest"
 )
 
 // t0 is T0 of shared/cases/README.md: Unix 1700000010, the first second
@@ -30,25 +30,6 @@ var t0 = time.Unix(1700000010, 0).UTC()
 
 // testPassword is long enough for CheckPassword.
 const testPassword = "correct horse battery"
-
-// clock is a controllable clock shared by the service, the outbox and the
-// server.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // syncBuffer is a bytes.Buffer safe for the concurrent writes of handlers.
 type syncBuffer struct {
@@ -75,7 +56,7 @@ type env struct {
 	svc    *auth.Service
 	server *Server
 	http   *httptest.Server
-	clock  *clock
+	clock  *storetest.Clock
 	outbox string
 	logs   *syncBuffer
 }
@@ -102,7 +83,7 @@ func newEnvWith(t *testing.T, change func(*auth.Config, *Config)) *env {
 	if err != nil {
 		t.Fatalf("keyring: %v", err)
 	}
-	e := &env{t: t, clock: &clock{now: t0}, outbox: t.TempDir(), logs: &syncBuffer{}}
+	e := &env{t: t, clock: storetest.NewClock(t0), outbox: t.TempDir(), logs: &syncBuffer{}}
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	policy := auth.DefaultPolicy()
 	policy.SignupsPerIP = 1000 // every test client signs up from 127.0.0.1
@@ -260,7 +241,7 @@ func (c *client) enrol() (secret string, codes []string) {
 	setup.want(c.t, http.StatusOK, "")
 	secret, _ = setup.json(c.t)["secret"].(string)
 	got := c.call("POST", "/api/v1/account/2fa/enable",
-		map[string]string{"code": oathtool(c.t, secret, c.env.clock.Now())})
+		map[string]string{"code": oathtool.TOTP(c.t, secret, c.env.clock.Now())})
 	got.want(c.t, http.StatusOK, "")
 	var out struct {
 		RecoveryCodes []string `json:"recovery_codes"`
@@ -269,47 +250,4 @@ func (c *client) enrol() (secret string, codes []string) {
 		c.t.Fatalf("enable answer: %v", err)
 	}
 	return secret, out.RecoveryCodes
-}
-
-// needTool skips when name is missing, or fails under CI=true.
-func needTool(t *testing.T, name string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI=true: %v", name, err)
-		}
-		t.Skipf("%s not installed: %v", name, err)
-	}
-}
-
-// oathtool computes the TOTP code of a Base32 secret at time at with
-// oath-toolkit, an implementation independent of ours. The secret goes on
-// standard input so it never shows in a process listing.
-func oathtool(t *testing.T, secret string, at time.Time) string {
-	t.Helper()
-	needTool(t, "oathtool")
-	now := at.UTC().Format("2006-01-02 15:04:05 UTC")
-	cmd := exec.Command("oathtool", "--totp", "-b", "--now", now, "-")
-	cmd.Stdin = strings.NewReader(secret + "\n")
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("oathtool: %v", err)
-	}
-	return strings.TrimSpace(string(out))
-}
-
-// zbarimg decodes a QR code image with zbar, a decoder independent of the
-// encoder we use.
-func zbarimg(t *testing.T, png []byte) string {
-	t.Helper()
-	needTool(t, "zbarimg")
-	path := filepath.Join(t.TempDir(), "qr.png")
-	if err := os.WriteFile(path, png, 0o600); err != nil {
-		t.Fatalf("write png: %v", err)
-	}
-	out, err := exec.Command("zbarimg", "--raw", "-q", path).Output()
-	if err != nil {
-		t.Fatalf("zbarimg: %v", err)
-	}
-	return strings.TrimRight(string(out), "\n")
 }

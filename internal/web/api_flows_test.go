@@ -11,6 +11,7 @@ import (
 
 	"github.com/clientarea/clientarea/internal/auth"
 	"github.com/clientarea/clientarea/internal/mail"
+	"github.com/clientarea/clientarea/internal/oathtool"
 )
 
 func TestLoginCookie(t *testing.T) {
@@ -55,7 +56,7 @@ func sessionSetCookie(t *testing.T, a answer) *http.Cookie {
 }
 
 func TestAnswerBodies(t *testing.T) {
-	needTool(t, "oathtool")
+	oathtool.Require(t)
 	e := newEnv(t)
 	f := withTwoFactor(e)
 	got := f.c.call("GET", "/api/v1/account", nil)
@@ -105,9 +106,9 @@ func TestAnswerBodies(t *testing.T) {
 // TestEnableClockOffset: a code from a phone five minutes fast is refused
 // with the offset, so the page can say how far off the clock is.
 func TestEnableClockOffset(t *testing.T) {
-	needTool(t, "oathtool")
+	oathtool.Require(t)
 	f := pendingSetup(newEnv(t))
-	fast := oathtool(t, f.secret, f.e.clock.Now().Add(5*time.Minute))
+	fast := oathtool.TOTP(t, f.secret, f.e.clock.Now().Add(5*time.Minute))
 	got := f.c.call("POST", "/api/v1/account/2fa/enable", map[string]string{"code": fast})
 	got.want(t, http.StatusUnauthorized, "invalid_code")
 	e := got.json(t)["error"].(map[string]any)
@@ -123,7 +124,7 @@ func TestEnableClockOffset(t *testing.T) {
 // TestSecondFactorThrottle: five wrong codes are answered 401, then every
 // attempt, a right code included, waits with 429 and Retry-After.
 func TestSecondFactorThrottle(t *testing.T) {
-	needTool(t, "oathtool")
+	oathtool.Require(t)
 	f := halfSignedIn(newEnv(t))
 	for i := range 5 {
 		got := f.c.call("POST", "/api/v1/login/totp", map[string]string{"code": f.wrong()})
@@ -142,7 +143,7 @@ func TestSecondFactorThrottle(t *testing.T) {
 }
 
 func TestSecondFactorLocked(t *testing.T) {
-	needTool(t, "oathtool")
+	oathtool.Require(t)
 	e := newEnvWith(t, func(a *auth.Config, _ *Config) {
 		a.Policy = auth.DefaultPolicy()
 		a.Policy.FactorHardLimit = 3
@@ -279,7 +280,7 @@ func TestSessionsEnded(t *testing.T) {
 // TestPasswordResetKeepsSecondFactor: a reset through the e-mailed link
 // changes the password and still asks for the code at the next sign-in.
 func TestPasswordResetKeepsSecondFactor(t *testing.T) {
-	needTool(t, "oathtool")
+	oathtool.Require(t)
 	f := withTwoFactor(newEnv(t))
 	anon := f.e.client()
 	anon.call("POST", "/api/v1/password/forgot", map[string]string{"email": alice}).
@@ -309,7 +310,7 @@ func TestPasswordResetKeepsSecondFactor(t *testing.T) {
 }
 
 func TestSupportRequest(t *testing.T) {
-	needTool(t, "oathtool")
+	oathtool.Require(t)
 	f := halfSignedIn(newEnv(t))
 	before := len(readOutbox(t, f.e))
 	f.c.call("POST", "/api/v1/login/support", map[string]string{"message": "phone lost"}).

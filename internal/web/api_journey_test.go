@@ -8,14 +8,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/clientarea/clientarea/internal/oathtool"
+	"github.com/clientarea/clientarea/internal/zbar"
 )
 
 // TestAPIJourney walks sign-up, enrolment through the served QR code,
 // sign-out and the two-step sign-in, with codes from oathtool and the QR
 // code read by zbarimg.
 func TestAPIJourney(t *testing.T) {
-	needTool(t, "oathtool")
-	needTool(t, "zbarimg")
+	oathtool.Require(t)
 	e := newEnv(t)
 	c := e.client()
 	c.signUp("alice@example.com")
@@ -35,13 +37,13 @@ func TestAPIJourney(t *testing.T) {
 	if ct := qr.header.Get("Content-Type"); ct != "image/png" {
 		t.Fatalf("got qr.png Content-Type %q, want image/png", ct)
 	}
-	if got := zbarimg(t, qr.body); got != uri {
+	if got := zbar.Decode(t, qr.body); got != uri {
 		t.Fatalf("zbarimg read %q, want otpauth_uri %q", got, uri)
 	}
 	key := c.call("GET", "/api/v1/account/2fa/setup/key", nil)
 	key.want(t, http.StatusOK, "")
 
-	enrolCode := oathtool(t, secret, e.clock.Now())
+	enrolCode := oathtool.TOTP(t, secret, e.clock.Now())
 	enabled := c.call("POST", "/api/v1/account/2fa/enable", map[string]string{"code": enrolCode})
 	enabled.want(t, http.StatusOK, "")
 	codes := stringList(t, enabled.json(t)["recovery_codes"])
@@ -67,7 +69,7 @@ func TestAPIJourney(t *testing.T) {
 	half := c.sessionCookie()
 	checkHalfSessionLocked(t, c)
 
-	code := oathtool(t, secret, e.clock.Now())
+	code := oathtool.TOTP(t, secret, e.clock.Now())
 	totp := c.call("POST", "/api/v1/login/totp", map[string]string{"code": code})
 	totp.want(t, http.StatusOK, "")
 	if s := totp.json(t)["status"]; s != "signed_in" {
@@ -211,7 +213,7 @@ func TestSecretNeverShownAfterActivation(t *testing.T) {
 		{"POST", "/api/v1/account/2fa/enable", map[string]string{"code": "123456"},
 			http.StatusNotFound},
 		{"POST", "/api/v1/account/2fa/recovery-codes",
-			map[string]string{"code": oathtool(t, secret, e.clock.Now())}, http.StatusOK},
+			map[string]string{"code": oathtool.TOTP(t, secret, e.clock.Now())}, http.StatusOK},
 	}
 	for _, k := range calls {
 		got := c.call(k.method, k.path, k.body)

@@ -4,12 +4,14 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/clientarea/clientarea/internal/oathtool"
 )
 
 // TestKeyFileDownload: the Save key file holds what the brief lists while
 // the enrolment is pending, and is gone for good after activation.
 func TestKeyFileDownload(t *testing.T) {
-	needTool(t, "oathtool")
+	oathtool.Require(t)
 	f := pendingSetup(newEnv(t))
 	setup := f.c.call("POST", "/api/v1/account/2fa/setup", nil).json(t)
 	got := f.c.call("GET", "/api/v1/account/2fa/setup/key", nil)
@@ -48,7 +50,7 @@ func TestKeyFileDownload(t *testing.T) {
 // TestKeyFileNewDevice: for a new device the file says so, keeps the
 // account's recovery codes out, and says they stay valid.
 func TestKeyFileNewDevice(t *testing.T) {
-	needTool(t, "oathtool")
+	oathtool.Require(t)
 	f := withTwoFactor(newEnv(t))
 	f.c.call("POST", "/api/v1/account/2fa/setup", nil).want(t, http.StatusOK, "")
 	got := f.c.call("GET", "/api/v1/account/2fa/setup/key", nil)

@@ -4,12 +4,14 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+
+	"github.com/clientarea/clientarea/internal/oathtool"
 )
 
 // TestOneCodeManySessions is field case C12 through HTTP: 50 half-signed-in
 // sessions send one valid code at once, and exactly one signs in.
 func TestOneCodeManySessions(t *testing.T) {
-	needTool(t, "oathtool")
+	oathtool.Require(t)
 	const n = 50
 	f := withTwoFactor(newEnv(t))
 	clients := make([]*client, n)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/clientarea/clientarea/internal/auth"
+	"github.com/clientarea/clientarea/internal/oathtool"
 )
 
 // enrolled is a browser signed in to an account with 2FA on.
@@ -30,7 +31,7 @@ func newEnrolled(t *testing.T, e *env, email string) *enrolled {
 	return &enrolled{browser: b, email: email, secret: secret, codes: codes}
 }
 
-func (u *enrolled) code() string { return oathtool(u.t, u.secret, u.env.clock.Now()) }
+func (u *enrolled) code() string { return oathtool.TOTP(u.t, u.secret, u.env.clock.Now()) }
 
 // signInAgain signs in a new browser for u's account with a code.
 func (u *enrolled) signInAgain() *browser {

@@ -6,13 +6,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os/exec"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 )
 
 // node is an element of a page, or a piece of text (tag ""). Pages are
@@ -344,18 +341,4 @@ func wantText(t *testing.T, what, got string, wants ...string) {
 			t.Errorf("%s: got %q, want it to contain %q", what, got, w)
 		}
 	}
-}
-
-// oathtoolWindow returns the codes of n steps from at on, with oathtool.
-func oathtoolWindow(t *testing.T, secret string, at time.Time, n int) []string {
-	t.Helper()
-	needTool(t, "oathtool")
-	now := at.UTC().Format("2006-01-02 15:04:05 UTC")
-	cmd := exec.Command("oathtool", "--totp", "-b", "--now", now, "-w", strconv.Itoa(n-1), "-")
-	cmd.Stdin = strings.NewReader(secret + "\n")
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("oathtool: %v", err)
-	}
-	return strings.Fields(string(out))
 }

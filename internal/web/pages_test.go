@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/clientarea/clientarea/internal/oathtool"
+	"github.com/clientarea/clientarea/internal/zbar"
 )
 
 // base32Grouped is a Base32 secret in groups of four.
@@ -56,7 +59,7 @@ func (b *browser) enrolByPages() (string, []string) {
 	p = b.follow(p, "/settings/2fa/setup")
 	secret := secretOf(b.t, p)
 	p = b.submit(p, "/settings/2fa/setup",
-		map[string]string{"code": oathtool(b.t, secret, b.env.clock.Now())})
+		map[string]string{"code": oathtool.TOTP(b.t, secret, b.env.clock.Now())})
 	if p.status != http.StatusOK {
 		b.t.Fatalf("confirm enrolment: got %d, want 200\n%s", p.status, p.text())
 	}
@@ -78,7 +81,7 @@ func recoveryCodesOf(t *testing.T, p page) []string {
 // minutes of at, by oathtool, so that it is wrong without a clock hint.
 func wrongCode(t *testing.T, secret string, at time.Time) string {
 	t.Helper()
-	near := oathtoolWindow(t, secret, at.Add(-20*30*time.Second), 41)
+	near := oathtool.Window(t, secret, at.Add(-20*30*time.Second), 41)
 	for _, c := range []string{"123456", "654321", "000000", "999999", "246802"} {
 		if !slices.Contains(near, c) {
 			return c
@@ -152,7 +155,7 @@ func TestPagesJourney(t *testing.T) {
 
 	// A code of five minutes from now: the phone's clock is fast.
 	skewed := b.submit(wrong, "/settings/2fa/setup",
-		map[string]string{"code": oathtool(t, secret, now.Add(5*time.Minute))})
+		map[string]string{"code": oathtool.TOTP(t, secret, now.Add(5*time.Minute))})
 	msg = skewed.fieldError(t, "code")
 	for _, want := range []string{"about 5 minutes fast", "automatic date and time"} {
 		if !strings.Contains(msg, want) {
@@ -161,7 +164,7 @@ func TestPagesJourney(t *testing.T) {
 	}
 
 	done := b.submit(skewed, "/settings/2fa/setup",
-		map[string]string{"code": oathtool(t, secret, now)})
+		map[string]string{"code": oathtool.TOTP(t, secret, now)})
 	if done.status != http.StatusOK {
 		t.Fatalf("right code: got %d\n%s", done.status, done.text())
 	}
@@ -189,7 +192,7 @@ func TestPagesJourney(t *testing.T) {
 	checkCodePage(t, codePage)
 	checkHalfSignedIn(t, b)
 	p := b.submit(codePage, "/login/code",
-		map[string]string{"code": " " + oathtool(t, secret, e.clock.Now()) + "\n"})
+		map[string]string{"code": " " + oathtool.TOTP(t, secret, e.clock.Now()) + "\n"})
 	if home = b.follow(p, "/"); !strings.Contains(home.text(), email) {
 		t.Errorf("home after the code: got %q", home.text())
 	}
@@ -269,7 +272,7 @@ func checkSetupPage(t *testing.T, b *browser, p page, email string) string {
 	if err != nil || cfg.Width != width || cfg.Height != width {
 		t.Errorf("QR code PNG is %dx%d (%v), the page says %d", cfg.Width, cfg.Height, err, width)
 	}
-	uri := zbarimg(t, []byte(png.body))
+	uri := zbar.Decode(t, []byte(png.body))
 	if !strings.Contains(uri, "secret="+secret+"&") || !strings.HasPrefix(uri, "otpauth://totp/") {
 		t.Errorf("QR code holds %q, want the key URI of secret %s", uri, secret)
 	}
@@ -466,14 +469,14 @@ func TestPagesNextThroughCode(t *testing.T) {
 	}
 	p = b.signIn(b.get(p.location()), "steps@example.com")
 	code := b.follow(p, "/login/code?next=%2Fsecurity")
-	p = b.submit(code, "/login/code", map[string]string{"code": oathtool(t, secret, e.clock.Now())})
+	p = b.submit(code, "/login/code", map[string]string{"code": oathtool.TOTP(t, secret, e.clock.Now())})
 	b.follow(p, "/security")
 
 	// A forged next on the code step itself still lands on /.
 	b = newBrowser(e)
 	b.follow(b.signIn(page{}, "steps@example.com"), "/login/code")
 	e.clock.Add(time.Minute)
-	p = b.post("/login/code", url.Values{"code": {oathtool(t, secret, e.clock.Now())},
+	p = b.post("/login/code", url.Values{"code": {oathtool.TOTP(t, secret, e.clock.Now())},
 		"next": {"//evil.test"}})
 	if p.location() != "/" {
 		t.Errorf("code step with next=//evil.test: got %q, want /", p.location())
@@ -507,12 +510,12 @@ func TestPagesRussian(t *testing.T) {
 	}
 	secret := secretOf(t, setup)
 	skewed := b.submit(setup, "/settings/2fa/setup",
-		map[string]string{"code": oathtool(t, secret, e.clock.Now().Add(-3*time.Minute))})
+		map[string]string{"code": oathtool.TOTP(t, secret, e.clock.Now().Add(-3*time.Minute))})
 	if msg := skewed.fieldError(t, "code"); !strings.Contains(msg, "отстают примерно на 3 минуты") {
 		t.Errorf("Russian clock hint: got %q", msg)
 	}
 	done := b.submit(skewed, "/settings/2fa/setup",
-		map[string]string{"code": oathtool(t, secret, e.clock.Now())})
+		map[string]string{"code": oathtool.TOTP(t, secret, e.clock.Now())})
 	if !strings.Contains(done.text(), "Двухфакторная аутентификация включена") {
 		t.Errorf("Russian activation: got %q", done.text())
 	}
