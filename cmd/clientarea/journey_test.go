@@ -3,11 +3,11 @@ package main
 import (
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/clientarea/clientarea/internal/oathtool"
+	"github.com/clientarea/clientarea/internal/storetest"
 	"github.com/clientarea/clientarea/internal/zbar"
 )
 
@@ -172,28 +172,24 @@ func testSimultaneousCode(t *testing.T, dbArgs []string) {
 		signIn(t, clients[i], alice)
 	}
 	code := oathtool.TOTP(t, secret, ts.Clock.Now())
-	statuses := make([]int, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i, c := range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			statuses[i], _ = c.call("POST", "/api/v1/login/totp", map[string]string{"code": code})
-		}()
+	if wins, statuses := sendAtOnce(clients, code); wins != 1 {
+		t.Fatalf("got %d sign-ins with one code, want exactly 1 (statuses %v)", wins, statuses)
 	}
-	close(start)
-	wg.Wait()
-	wins := 0
+}
+
+// sendAtOnce sends one code from every client at the same moment and
+// counts the sign-ins.
+func sendAtOnce(clients []*client, code string) (wins int, statuses []int) {
+	statuses = make([]int, len(clients))
+	storetest.Race(len(clients), func(i int) {
+		statuses[i], _ = clients[i].call("POST", "/api/v1/login/totp", map[string]string{"code": code})
+	})
 	for _, s := range statuses {
 		if s == 200 {
 			wins++
 		}
 	}
-	if wins != 1 {
-		t.Fatalf("got %d sign-ins with one code, want exactly 1 (statuses %v)", wins, statuses)
-	}
+	return wins, statuses
 }
 
 // wrongCodes returns n codes that are not valid for secret at now: the

@@ -279,19 +279,3 @@ func wantCode(t *testing.T, err error, code auth.Code) *auth.Error {
 	}
 	return e
 }
-
-// race runs fn(i) for i in [0, n) in n goroutines that all start at once,
-// released together by closing a channel, so that under -race the calls
-// overlap as much as the scheduler allows.
-func race(n int, fn func(i int)) {
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			fn(i)
-		})
-	}
-	close(start)
-	wg.Wait()
-}

@@ -139,7 +139,7 @@ func TestParallelCodes(t *testing.T) {
 			}
 			full := make([]string, n)
 			errs := make([]error, n)
-			race(n, func(i int) { full[i], errs[i] = step(tokens[i]) })
+			storetest.Race(n, func(i int) { full[i], errs[i] = step(tokens[i]) })
 			won := 0
 			for i, err := range errs {
 				switch auth.ErrorCode(err) {
@@ -379,7 +379,7 @@ func TestReplayNotice(t *testing.T) {
 		e.clock.Add(30 * time.Second)
 		token := e.half(a)
 		errs := make([]error, 2)
-		race(2, func(i int) {
+		storetest.Race(2, func(i int) {
 			_, errs[i] = e.svc.SecondFactor(t.Context(), token, "253938", meta(ip))
 		})
 		if (errs[0] == nil) == (errs[1] == nil) {

@@ -20,7 +20,7 @@ func TestAddPendingCredentialRace(t *testing.T) {
 		const n = 20
 		got := make([]auth.Credential, n)
 		errs := make([]error, n)
-		race(n, func(i int) {
+		storetest.Race(n, func(i int) {
 			c := pendingCredential(a.ID, fmt.Sprintf("secret-%d", i))
 			got[i], errs[i] = st.AddPendingCredential(t.Context(), c)
 		})
@@ -141,7 +141,7 @@ func TestAdvanceStep(t *testing.T) {
 		const n = 50
 		oks := make([]bool, n)
 		errs := make([]error, n)
-		race(n, func(i int) {
+		storetest.Race(n, func(i int) {
 			session := fmt.Appendf(nil, "session-%d", i)
 			oks[i], errs[i] = st.AdvanceStep(ctx, c.ID, 1001, session, "192.0.2.1")
 		})
@@ -216,7 +216,7 @@ func TestUseRecoveryCode(t *testing.T) {
 		const n = 30
 		oks := make([]bool, n)
 		errs := make([]error, n)
-		race(n, func(i int) { oks[i], errs[i] = st.UseRecoveryCode(ctx, codes[0].ID, t0) })
+		storetest.Race(n, func(i int) { oks[i], errs[i] = st.UseRecoveryCode(ctx, codes[0].ID, t0) })
 		for i, err := range errs {
 			if err != nil {
 				t.Fatalf("goroutine %d: UseRecoveryCode: %v", i, err)

@@ -56,7 +56,7 @@ func TestSwapFactorGuard(t *testing.T) {
 
 		b := newAccount(t, st, "guard-race@example.com")
 		errs := make([]error, casWorkers)
-		race(casWorkers, func(i int) {
+		storetest.Race(casWorkers, func(i int) {
 			for range casIncrements {
 				errs[i] = retry(func() (bool, error) {
 					g, err := st.FactorGuard(ctx, b.ID)
@@ -130,7 +130,7 @@ func TestSwapThrottle(t *testing.T) {
 
 		const raceKey = "login-account:race@example.com"
 		errs := make([]error, casWorkers)
-		race(casWorkers, func(i int) {
+		storetest.Race(casWorkers, func(i int) {
 			for range casIncrements {
 				errs[i] = retry(func() (bool, error) {
 					th, err := st.Throttle(ctx, raceKey)

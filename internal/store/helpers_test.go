@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,22 +12,6 @@ import (
 // t0 is the field cases' clock, Unix 1700000010; every stored time is whole
 // seconds, so times built from it survive a round trip unchanged.
 var t0 = time.Unix(1700000010, 0).UTC()
-
-// race runs fn(i) for i in [0, n) in n goroutines that all start at once:
-// each waits on a closed channel, so that under -race the calls overlap as
-// much as the scheduler allows instead of running one after another.
-func race(n int, fn func(i int)) {
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			fn(i)
-		})
-	}
-	close(start)
-	wg.Wait()
-}
 
 func newAccount(t *testing.T, st *store.Store, email string) auth.Account {
 	t.Helper()

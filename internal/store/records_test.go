@@ -117,7 +117,7 @@ func TestTokens(t *testing.T) {
 
 		const n = 20
 		errs := make([]error, n)
-		race(n, func(i int) {
+		storetest.Race(n, func(i int) {
 			_, errs[i] = st.UseToken(ctx, auth.HashToken("race"), auth.TokenPasswordReset, t0)
 		})
 		used := 0
@@ -166,7 +166,7 @@ func TestSettings(t *testing.T) {
 
 		const n = 20
 		oks := make([]bool, n)
-		race(n, func(i int) {
+		storetest.Race(n, func(i int) {
 			oks[i], _ = st.PutSetting(ctx, "k", "b", fmt.Sprint("v", i))
 		})
 		if got := countTrue(oks); got != 1 {

@@ -102,7 +102,7 @@ func TestSessionReplaceRace(t *testing.T) {
 		}
 		const n = 20
 		errs := make([]error, n)
-		race(n, func(i int) {
+		storetest.Race(n, func(i int) {
 			full := newSession(a.ID, fmt.Sprintf("full-%d", i), t0.Add(hour))
 			errs[i] = st.ReplaceSession(t.Context(), half.IDHash, full)
 		})

@@ -49,7 +49,7 @@ func TestMigrateConcurrently(t *testing.T) {
 			stores[i] = storetest.OpenEmpty(t, dsn)
 		}
 		errs := make([]error, len(stores))
-		race(len(stores), func(i int) { errs[i] = stores[i].Migrate(t.Context()) })
+		storetest.Race(len(stores), func(i int) { errs[i] = stores[i].Migrate(t.Context()) })
 		for i, err := range errs {
 			if err != nil {
 				t.Errorf("instance %d: Migrate: %v", i, err)
@@ -163,7 +163,7 @@ func TestCreateAccountRace(t *testing.T) {
 		st := storetest.Open(t, dialect)
 		const n = 20
 		errs := make([]error, n)
-		race(n, func(i int) {
+		storetest.Race(n, func(i int) {
 			_, errs[i] = st.CreateAccount(t.Context(), auth.Account{Email: "race@example.com",
 				PasswordHash: "h", Role: auth.RoleCustomer, Lang: "en", CreatedAt: t0})
 		})

@@ -226,3 +226,19 @@ func (c *Clock) Add(d time.Duration) time.Time {
 	c.now = c.now.Add(d)
 	return c.now
 }
+
+// Race runs fn(i) for i in [0, n) in n goroutines released at the same
+// moment, so that under -race the calls overlap as much as the scheduler
+// allows instead of running one after another. It returns when all end.
+func Race(n int, fn func(i int)) {
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			fn(i)
+		})
+	}
+	close(start)
+	wg.Wait()
+}
