@@ -316,7 +316,7 @@ type Device struct {
 	ID          int64
 	Kind        CredentialKind
 	Name        string
-	ActivatedAt string
+	ActivatedAt time.Time
 }
 
 // TwoFactor reports the account's second factors.
@@ -331,7 +331,7 @@ func (s *Service) TwoFactor(ctx context.Context, a Account) (TwoFactorStatus, er
 		case StatusActive:
 			st.Enabled = true
 			st.Devices = append(st.Devices, Device{ID: c.ID, Kind: c.Kind, Name: c.Name,
-				ActivatedAt: c.ActivatedAt.Format("2006-01-02")})
+				ActivatedAt: c.ActivatedAt})
 		case StatusPending:
 			st.Pending = true
 		}

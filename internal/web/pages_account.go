@@ -98,9 +98,7 @@ func (p *pages) renderSettings(w http.ResponseWriter, r *http.Request, status in
 	}
 	page := settingsPage{TwoFactor: st, LowCodes: st.Enabled && st.RecoveryCodesLeft <= lowCodes}
 	if len(st.Devices) > 0 {
-		if t, err := time.Parse(time.DateOnly, st.Devices[0].ActivatedAt); err == nil {
-			page.Since = v.L.Date(t)
-		}
+		page.Since = v.L.Date(st.Devices[0].ActivatedAt)
 	}
 	v.Page = page
 	p.render(w, r, status, "settings", v)
