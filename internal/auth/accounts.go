@@ -133,6 +133,7 @@ func (s *Service) Login(ctx context.Context, email, pw string, m Meta) (LoginRes
 		return LoginResult{}, err
 	}
 	if err := s.checkThrottle(ctx, accountKey); err != nil {
+		s.recordThrottled(ctx, email, m)
 		return LoginResult{}, err
 	}
 	a, err := s.checkPassword(ctx, email, pw)
@@ -178,6 +179,14 @@ func (s *Service) checkPassword(ctx context.Context, email, pw string) (Account,
 		s.rehash(ctx, a, pw)
 	}
 	return a, nil
+}
+
+// recordThrottled puts a refused sign-in into the account's security log,
+// when the address has an account.
+func (s *Service) recordThrottled(ctx context.Context, email string, m Meta) {
+	if a, err := s.store.AccountByEmail(ctx, email); err == nil {
+		s.record(ctx, a.ID, EventThrottled, m, "password")
+	}
 }
 
 // reauthenticate checks the password of a signed-in customer before a

@@ -211,3 +211,44 @@ func TestReauthenticationThrottled(t *testing.T) {
 		wantCode(t, err, auth.CodeThrottled)
 	})
 }
+
+// TestThrottleRecorded: a sign-in refused by the account's throttle shows
+// in the customer's security log.
+func TestThrottleRecorded(t *testing.T) {
+	e := newEnv(t, storetest.SQLite)
+	a := e.account("logged@example.com")
+	for i := range 10 {
+		_, err := e.svc.Login(t.Context(), a.Email, "wrong password", meta(fmt.Sprintf("198.51.100.%d", i)))
+		wantCode(t, err, auth.CodeInvalidCredentials)
+	}
+	_, err := e.svc.Login(t.Context(), a.Email, pw, meta(ip))
+	wantCode(t, err, auth.CodeThrottled)
+	events, err := e.svc.Events(t.Context(), a.ID, 0, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) == 0 || events[0].Kind != auth.EventThrottled {
+		t.Fatalf("newest event: got %v, want %s", events, auth.EventThrottled)
+	}
+}
+
+// TestSupportRequestsLimited: every request e-mails the customer, so a
+// half-signed-in session cannot send them without end.
+func TestSupportRequestsLimited(t *testing.T) {
+	e := newEnv(t, storetest.SQLite)
+	a := e.account("helpme@example.com")
+	e.enrolSeed20(a)
+	token := e.half(a)
+	for i := range 3 {
+		if err := e.svc.RequestSupport(t.Context(), token, "lost my phone", meta(ip)); err != nil {
+			t.Fatalf("request %d: %v", i+1, err)
+		}
+	}
+	err := e.svc.RequestSupport(t.Context(), token, "lost my phone", meta(ip))
+	wantCode(t, err, auth.CodeThrottled)
+	e.clock.Add(time.Hour)
+	token = e.half(a) // the half-signed-in state lasts minutes, not an hour
+	if err := e.svc.RequestSupport(t.Context(), token, "lost my phone", meta(ip)); err != nil {
+		t.Errorf("an hour later: %v", err)
+	}
+}

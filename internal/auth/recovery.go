@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/clientarea/clientarea/internal/mail"
@@ -104,6 +106,10 @@ func (s *Service) ResetTwoFactor(ctx context.Context, email, reason, operator st
 	return nil
 }
 
+// supportRequestsPerHour bounds the requests, and so the e-mails, that one
+// half-signed-in customer can send.
+const supportRequestsPerHour = 3
+
 // RequestSupport files a request for help from the code step of sign-in,
 // by a customer who knows the password but lost the authenticator. It
 // waits for confirmation through a link e-mailed to the account's address.
@@ -115,6 +121,14 @@ func (s *Service) RequestSupport(ctx context.Context, token, message string, m M
 	message = strings.TrimSpace(message)
 	if utf8.RuneCountInString(message) > 2000 {
 		return Errorf(CodeInvalidInput, "the message is too long")
+	}
+	// Each request e-mails the customer; a few an hour are plenty.
+	key := "support:" + strconv.FormatInt(a.ID, 10)
+	if err := s.checkThrottle(ctx, key); err != nil {
+		return err
+	}
+	if err := s.fail(ctx, key, supportRequestsPerHour, time.Hour, time.Hour, time.Hour); err != nil {
+		return err
 	}
 	r, err := s.store.CreateRecoveryRequest(ctx, RecoveryRequest{AccountID: a.ID,
 		Status: RequestUnconfirmed, Message: message, IP: m.IP, CreatedAt: s.now()})

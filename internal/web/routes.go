@@ -1,6 +1,10 @@
 package web
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/clientarea/clientarea/internal/auth"
+)
 
 // routes lists every route of the client area. Browser pages are
 // registered by pageRoutes (pages.go); the JSON API is below. GET /healthz
@@ -31,5 +35,19 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("POST /api/v1/account/2fa/enable", s.account(s.enable))
 	mux.Handle("POST /api/v1/account/2fa/disable", s.account(s.disable))
 	mux.Handle("POST /api/v1/account/2fa/recovery-codes", s.account(s.regenerateCodes))
+
+	// Any other method or path under /api/ answers 404 in the JSON error
+	// format: an API client should never have to parse ServeMux's plain
+	// text. The price is that a known path with the wrong method answers
+	// 404 rather than 405. The pattern has no method, so the pages must
+	// not register a catch-all such as "GET /": ServeMux would panic on
+	// the conflict (each pattern is narrower than the other in one way).
+	mux.Handle("/api/", s.api(noEndpoint))
 	return mux
 }
+
+var errNoEndpoint = auth.Errorf(auth.CodeNotFound,
+	"no such endpoint: check the method and the path")
+
+// noEndpoint answers a request that no API route matches.
+func noEndpoint(http.ResponseWriter, *http.Request) error { return errNoEndpoint }
