@@ -44,58 +44,6 @@ type pages struct {
 	version map[string]string // static file name -> short content hash
 }
 
-// pageRoutes registers every browser route. The templates and texts are
-// embedded in the binary, so a failure to load them is a defect of the
-// build, caught by every test, not a condition to run with: it panics like
-// template.Must.
-func (s *Server) pageRoutes(mux *http.ServeMux) {
-	p, err := newPages(s)
-	if err != nil {
-		panic(err)
-	}
-	mux.HandleFunc("GET /static/", p.serveStatic)
-	mux.HandleFunc("GET /favicon.ico", p.favicon)
-	mux.HandleFunc("POST /lang", p.setLang)
-
-	mux.HandleFunc("GET /signup", p.signupForm)
-	mux.HandleFunc("POST /signup", p.signup)
-	mux.HandleFunc("GET /login", p.loginForm)
-	mux.HandleFunc("POST /login", p.login)
-	mux.HandleFunc("GET /login/code", p.codeForm)
-	mux.HandleFunc("POST /login/code", p.code)
-	mux.HandleFunc("GET /login/recovery", p.recoveryForm)
-	mux.HandleFunc("POST /login/recovery", p.recovery)
-	mux.Handle("GET /login/recovered", p.full(p.recovered))
-	mux.HandleFunc("GET /login/support", p.supportForm)
-	mux.HandleFunc("POST /login/support", p.support)
-	mux.HandleFunc("GET /support/confirm", p.confirmForm)
-	mux.HandleFunc("POST /support/confirm", p.confirm)
-	mux.HandleFunc("GET /password/forgot", p.forgotForm)
-	mux.HandleFunc("POST /password/forgot", p.forgot)
-	mux.HandleFunc("GET /password/reset", p.resetForm)
-	mux.HandleFunc("POST /password/reset", p.reset)
-	mux.HandleFunc("POST /logout", p.logout)
-	mux.Handle("POST /logout/everywhere", p.full(p.logoutEverywhere))
-
-	mux.Handle("GET /{$}", p.full(p.home))
-	mux.Handle("POST /home/hide-2fa-tip", p.full(p.hideTip))
-	mux.Handle("GET /settings", p.full(p.settings))
-	mux.Handle("POST /settings/password", p.full(p.changePassword))
-	mux.Handle("POST /settings/2fa/enable", p.full(p.beginSetup))
-	mux.Handle("GET /settings/2fa/setup", p.full(p.setupPage))
-	mux.Handle("POST /settings/2fa/setup", p.full(p.confirmSetup))
-	mux.Handle("POST /settings/2fa/setup/cancel", p.full(p.cancelSetup))
-	mux.Handle("GET /settings/2fa/setup/qr.png", p.full(p.download(s.setupQR)))
-	mux.Handle("GET /settings/2fa/setup/key", p.full(p.download(s.setupKey)))
-	mux.Handle("POST /settings/2fa/recovery-codes", p.full(p.regenerate))
-	mux.Handle("POST /settings/2fa/disable", p.full(p.disable))
-	mux.Handle("GET /security", p.full(p.security))
-
-	mux.Handle("GET /admin", p.admin(p.adminHome))
-	mux.Handle("GET /admin/accounts", p.admin(p.adminAccounts))
-	mux.Handle("POST /admin/reset", p.admin(p.adminReset))
-}
-
 func newPages(s *Server) (*pages, error) {
 	cat, err := i18n.New()
 	if err != nil {

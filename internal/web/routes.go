@@ -6,13 +6,56 @@ import (
 	"github.com/clientarea/clientarea/internal/auth"
 )
 
-// routes lists every route of the client area. Browser pages are
-// registered by pageRoutes (pages.go); the JSON API is below. GET /healthz
-// and GET /readyz belong to the operator's side and are added there.
-func (s *Server) routes() *http.ServeMux {
+// routes lists every route of the client area: the browser pages, then the
+// JSON API. GET /healthz, GET /readyz and GET /metrics belong to the
+// operator's side and are added by cmd/clientarea.
+func (s *Server) routes(p *pages) *http.ServeMux {
 	mux := http.NewServeMux()
-	s.pageRoutes(mux)
+	// Pages. p.full needs a full sign-in (a half-signed-in browser is sent
+	// to the code step); p.admin needs the admin role with 2FA on.
+	mux.HandleFunc("GET /static/", p.serveStatic)
+	mux.HandleFunc("GET /favicon.ico", p.favicon)
+	mux.HandleFunc("POST /lang", p.setLang)
 
+	mux.HandleFunc("GET /signup", p.signupForm)
+	mux.HandleFunc("POST /signup", p.signup)
+	mux.HandleFunc("GET /login", p.loginForm)
+	mux.HandleFunc("POST /login", p.login)
+	mux.HandleFunc("GET /login/code", p.codeForm)
+	mux.HandleFunc("POST /login/code", p.code)
+	mux.HandleFunc("GET /login/recovery", p.recoveryForm)
+	mux.HandleFunc("POST /login/recovery", p.recovery)
+	mux.Handle("GET /login/recovered", p.full(p.recovered))
+	mux.HandleFunc("GET /login/support", p.supportForm)
+	mux.HandleFunc("POST /login/support", p.support)
+	mux.HandleFunc("GET /support/confirm", p.confirmForm)
+	mux.HandleFunc("POST /support/confirm", p.confirm)
+	mux.HandleFunc("GET /password/forgot", p.forgotForm)
+	mux.HandleFunc("POST /password/forgot", p.forgot)
+	mux.HandleFunc("GET /password/reset", p.resetForm)
+	mux.HandleFunc("POST /password/reset", p.reset)
+	mux.HandleFunc("POST /logout", p.logout)
+	mux.Handle("POST /logout/everywhere", p.full(p.logoutEverywhere))
+
+	mux.Handle("GET /{$}", p.full(p.home))
+	mux.Handle("POST /home/hide-2fa-tip", p.full(p.hideTip))
+	mux.Handle("GET /settings", p.full(p.settings))
+	mux.Handle("POST /settings/password", p.full(p.changePassword))
+	mux.Handle("POST /settings/2fa/enable", p.full(p.beginSetup))
+	mux.Handle("GET /settings/2fa/setup", p.full(p.setupPage))
+	mux.Handle("POST /settings/2fa/setup", p.full(p.confirmSetup))
+	mux.Handle("POST /settings/2fa/setup/cancel", p.full(p.cancelSetup))
+	mux.Handle("GET /settings/2fa/setup/qr.png", p.full(p.download(s.setupQR)))
+	mux.Handle("GET /settings/2fa/setup/key", p.full(p.download(s.setupKey)))
+	mux.Handle("POST /settings/2fa/recovery-codes", p.full(p.regenerate))
+	mux.Handle("POST /settings/2fa/disable", p.full(p.disable))
+	mux.Handle("GET /security", p.full(p.security))
+
+	mux.Handle("GET /admin", p.admin(p.adminHome))
+	mux.Handle("GET /admin/accounts", p.admin(p.adminAccounts))
+	mux.Handle("POST /admin/reset", p.admin(p.adminReset))
+
+	// JSON API.
 	mux.Handle("POST /api/v1/signup", s.api(s.signup))
 	mux.Handle("POST /api/v1/login", s.api(s.login))
 	mux.Handle("POST /api/v1/login/totp", s.api(s.loginTOTP))

@@ -89,7 +89,11 @@ func New(cfg Config) (*Server, error) {
 	if s.rand == nil {
 		s.rand = rand.Reader
 	}
-	s.handler = s.chain(s.routes())
+	p, err := newPages(s)
+	if err != nil {
+		return nil, err
+	}
+	s.handler = s.chain(s.routes(p))
 	return s, nil
 }
 
