@@ -217,7 +217,8 @@ func (c *Catalogue) Negotiate(choice, acceptLanguage string) Lang {
 
 // Localizer returns the texts and formats of one language.
 func (c *Catalogue) Localizer(l Lang) Localizer {
-	if _, ok := ParseLang(string(l)); !ok {
+	l, ok := ParseLang(string(l))
+	if !ok {
 		l = English
 	}
 	return Localizer{cat: c, lang: l}

@@ -284,3 +284,17 @@ func TestError(t *testing.T) {
 		})
 	}
 }
+
+// TestLocalizerNormalisesLang: a language named in another case or with
+// spaces still finds its texts.
+func TestLocalizerNormalisesLang(t *testing.T) {
+	cat, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []Lang{"RU", " ru "} {
+		if got := cat.Localizer(in).Lang(); got != Russian {
+			t.Errorf("Localizer(%q).Lang(): got %q, want %q", in, got, Russian)
+		}
+	}
+}

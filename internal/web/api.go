@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/clientarea/clientarea/internal/auth"
+	"github.com/clientarea/clientarea/internal/i18n"
 )
 
 // Limits of GET /api/v1/account/events.
@@ -376,18 +377,35 @@ func (s *Server) setupQR(w http.ResponseWriter, r *http.Request, a auth.Account)
 	return nil
 }
 
-// setupKey serves the Save key file of the pending enrolment.
+// setupKey serves the Save key file of the pending enrolment, in the
+// language of the page that offers it or, through the API, in the
+// account's own.
 func (s *Server) setupKey(w http.ResponseWriter, r *http.Request, a auth.Account) error {
 	e, err := s.svc.PendingEnrolment(r.Context(), a)
 	if err != nil {
 		return err
 	}
-	body := keyFile(e)
+	body := keyFile(s.keyFileLocalizer(r, a), e)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+keyFileName(e.Issuer)+`"`)
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.Write(body)
 	return nil
+}
+
+// keyFileLocalizer is the page's Localizer when a page serves the key
+// file, else one for the language stored in the account: an API client
+// sends no cookie and maybe no Accept-Language, and the account's
+// language is the one its e-mails already use.
+func (s *Server) keyFileLocalizer(r *http.Request, a auth.Account) i18n.Localizer {
+	if l, ok := pageLocalizer(r.Context()); ok {
+		return l
+	}
+	lang, ok := i18n.ParseLang(a.Lang)
+	if !ok {
+		lang = i18n.English
+	}
+	return s.cat.Localizer(lang)
 }
 
 type codesView struct {

@@ -351,10 +351,12 @@ func (p *pages) full(h fullHandler) http.Handler {
 }
 
 // download adapts an API handler that serves a file (the QR code, the
-// Save key file) to a page: the bytes are the same, a failure is a page.
+// Save key file) to a page: the file speaks the page's language rather
+// than the account's, and a failure is a page.
 func (p *pages) download(
 	h func(http.ResponseWriter, *http.Request, auth.Account) error) fullHandler {
 	return func(w http.ResponseWriter, r *http.Request, _ auth.Session, a auth.Account) {
+		r = r.WithContext(withLocalizer(r.Context(), p.localizer(r)))
 		if err := h(w, r, a); err != nil {
 			p.failPage(w, r, &a, err)
 		}

@@ -127,9 +127,10 @@ func localizerCall(n parse.Node) string {
 	return ""
 }
 
-// TestSourceKeys checks the keys the page handlers use: string constants
-// passed to T and N, keys passed around as strings, notices named in
-// redirects, and the keys made from event kinds and details.
+// TestSourceKeys checks the keys the page handlers and the key file use:
+// string constants passed to T and N, keys passed around as strings,
+// notices named in redirects, and the keys made from event kinds and
+// details.
 func TestSourceKeys(t *testing.T) {
 	cat, err := i18n.New()
 	if err != nil {
@@ -143,6 +144,7 @@ func TestSourceKeys(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("glob pages*.go: %v", err)
 	}
+	files = append(files, "keyfile.go")
 	keyLike := regexp.MustCompile(`^([a-z_0-9]+)\.[a-z_0-9.]*[a-z_0-9]$`)
 	notice := regexp.MustCompile(`notice=([a-z_0-9]+)`)
 	var uses []keyUse

@@ -294,8 +294,9 @@ func inOrder(got, want []string) bool {
 	return i == len(want)
 }
 
-// checkCodesDownload checks the recovery codes and their data: download.
-func checkCodesDownload(t *testing.T, p page, codes []string) {
+// checkCodesDownload checks the recovery codes and their data: download,
+// and returns the text of the file.
+func checkCodesDownload(t *testing.T, p page, codes []string) string {
 	t.Helper()
 	if len(codes) != 10 {
 		t.Fatalf("got %d recovery codes, want 10\n%s", len(codes), p.text())
@@ -317,6 +318,10 @@ func checkCodesDownload(t *testing.T, p page, codes []string) {
 	if cc := p.header.Get("Cache-Control"); cc != "no-store" {
 		t.Errorf("codes page: got Cache-Control %q, want no-store", cc)
 	}
+	if got, want := a.attr["download"], "acme-client-area-recovery-codes.txt"; got != want {
+		t.Errorf("codes download: got file name %q, want %q", got, want)
+	}
+	return file
 }
 
 func checkCodePage(t *testing.T, p page) {
@@ -518,6 +523,16 @@ func TestPagesRussian(t *testing.T) {
 		map[string]string{"code": oathtool.TOTP(t, secret, e.clock.Now())})
 	if !strings.Contains(done.text(), "Двухфакторная аутентификация включена") {
 		t.Errorf("Russian activation: got %q", done.text())
+	}
+	file := checkCodesDownload(t, done, recoveryCodesOf(t, done))
+	for _, want := range []string{"Коды восстановления для ivan@example.com в Acme Client Area\n",
+		"выберите «Использовать код восстановления»", "\n1. "} {
+		if !strings.Contains(file, want) {
+			t.Errorf("Russian recovery codes file lacks %q:\n%s", want, file)
+		}
+	}
+	if strings.Contains(file, "Recovery codes") || strings.Contains(file, "codes.") {
+		t.Errorf("Russian recovery codes file has English or a raw key:\n%s", file)
 	}
 	wantText(t, "Russian plural", b.get("/settings").text(),
 		"У вас осталось 10 кодов восстановления.")

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/clientarea/clientarea/internal/auth"
+	"github.com/clientarea/clientarea/internal/i18n"
 )
 
 // SessionCookie is the name of the cookie that carries the session id.
@@ -66,6 +67,8 @@ type Server struct {
 	maxBody int64
 	now     func() time.Time
 	rand    io.Reader
+	// cat is the message catalogue, shared by the pages and the key file.
+	cat     *i18n.Catalogue
 	handler http.Handler
 }
 
@@ -93,6 +96,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.cat = p.cat
 	s.handler = s.chain(s.routes(p))
 	return s, nil
 }
