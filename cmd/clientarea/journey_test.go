@@ -209,3 +209,35 @@ func wrongCodes(t *testing.T, secret string, now time.Time, n int) []string {
 	}
 	return out
 }
+
+// TestIssuerInQRCode sets an issuer with every awkward character and reads
+// it back from the served QR code as an authenticator app parses it.
+func TestIssuerInQRCode(t *testing.T) {
+	const issuer = "Acme & Sons: Клиенты + 100% Ü"
+	ts := startServer(t, nil, map[string]string{"CLIENTAREA_ISSUER": issuer})
+	c := ts.client(t)
+	c.must(201, "POST", "/api/v1/signup", map[string]string{"email": alice, "password": alicePW})
+	c.must(200, "POST", "/api/v1/login", map[string]string{"email": alice, "password": alicePW})
+	c.must(200, "POST", "/api/v1/account/2fa/setup", nil)
+	_, png := c.raw("GET", "/api/v1/account/2fa/setup/qr.png", nil)
+	uri := zbar.Decode(t, png)
+	if strings.ContainsAny(uri, "+ ") {
+		t.Errorf("key URI %q holds '+' or a space", uri)
+	}
+	u, err := url.Parse(uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The separator is the one literal ':' of the raw label; a ':' in the
+	// issuer is %3A there.
+	rawLabel := strings.TrimPrefix(strings.SplitN(uri, "?", 2)[0], "otpauth://totp/")
+	rawPrefix, rawAccount, ok := strings.Cut(rawLabel, ":")
+	prefix, err1 := url.PathUnescape(rawPrefix)
+	account, err2 := url.PathUnescape(rawAccount)
+	if !ok || err1 != nil || err2 != nil || prefix != issuer || account != alice {
+		t.Errorf("label: got issuer %q and account %q, want %q and %q", prefix, account, issuer, alice)
+	}
+	if got := u.Query().Get("issuer"); got != issuer {
+		t.Errorf("issuer parameter: got %q, want %q", got, issuer)
+	}
+}
