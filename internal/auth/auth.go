@@ -212,6 +212,7 @@ const (
 	CodeBusy               Code = "busy"
 	CodeUnauthenticated    Code = "unauthenticated"
 	CodeForbidden          Code = "forbidden"
+	CodeReauthenticate     Code = "reauthentication_required"
 	CodeNotFound           Code = "not_found"
 	CodeConflict           Code = "conflict"
 	CodeInternal           Code = "internal"

@@ -29,8 +29,11 @@ type Enrolment struct {
 
 // BeginEnrolment starts an enrolment, or returns the one in progress: the
 // secret stays the same across reloads and tabs until it is confirmed or
-// cancelled, so a QR code scanned before a reload still works.
-func (s *Service) BeginEnrolment(ctx context.Context, a Account) (Enrolment, error) {
+// cancelled, so a QR code scanned before a reload still works. Replacing
+// an active authenticator (a new device) needs a sign-in within
+// Policy.RecentSignIn, as GitHub's sudo mode does: whoever holds an old or
+// stolen session must not be able to swap the customer's second factor.
+func (s *Service) BeginEnrolment(ctx context.Context, sess Session, a Account) (Enrolment, error) {
 	creds, err := s.store.Credentials(ctx, a.ID)
 	if err != nil {
 		return Enrolment{}, internal("begin enrolment", err)
@@ -39,6 +42,10 @@ func (s *Service) BeginEnrolment(ctx context.Context, a Account) (Enrolment, err
 		if c.Status == StatusPending {
 			return s.openEnrolment(a, c, hasActive(creds))
 		}
+	}
+	if hasActive(creds) && s.now().Sub(sess.CreatedAt) > s.policy.RecentSignIn {
+		return Enrolment{}, Errorf(CodeReauthenticate,
+			"sign out and sign in again to set up a new device")
 	}
 	pending, err := s.newPending(a, hasActive(creds))
 	if err != nil {

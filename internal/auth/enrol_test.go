@@ -31,7 +31,7 @@ func TestEnrolmentNeedsRightCode(t *testing.T) {
 		}
 
 		e.rand.pin([]byte("12345678901234567890"))
-		en, err := e.svc.BeginEnrolment(t.Context(), a)
+		en, err := e.svc.BeginEnrolment(t.Context(), e.fresh(), a)
 		if err != nil {
 			t.Fatalf("BeginEnrolment: %v", err)
 		}
@@ -91,7 +91,7 @@ func TestEnrolmentSecretStable(t *testing.T) {
 		a := e.account("stable@example.com")
 		begin := func() auth.Enrolment {
 			t.Helper()
-			en, err := e.svc.BeginEnrolment(ctx, a)
+			en, err := e.svc.BeginEnrolment(ctx, e.fresh(), a)
 			if err != nil {
 				t.Fatalf("BeginEnrolment: %v", err)
 			}
@@ -308,4 +308,22 @@ func TestResetTwoFactor(t *testing.T) {
 			t.Error("the reset notice quotes support's reason")
 		}
 	})
+}
+
+// TestNewDeviceNeedsRecentSignIn: a session signed in long ago, such as
+// one left open or stolen, cannot replace the customer's authenticator.
+func TestNewDeviceNeedsRecentSignIn(t *testing.T) {
+	e := newEnv(t, storetest.SQLite)
+	a := e.account("sudo@example.com")
+	e.enrol(a)
+	old := e.fresh()
+	e.clock.Add(16 * time.Minute)
+	_, err := e.svc.BeginEnrolment(t.Context(), old, a)
+	wantCode(t, err, auth.CodeReauthenticate)
+	if st := e.twoFactor(a); st.Pending {
+		t.Fatal("a refused new-device enrolment left a pending secret")
+	}
+	if _, err := e.svc.BeginEnrolment(t.Context(), e.fresh(), a); err != nil {
+		t.Fatalf("a session signed in just now: %v", err)
+	}
 }

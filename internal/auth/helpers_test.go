@@ -148,12 +148,18 @@ func (e *env) enrolSeed20At(a auth.Account, at time.Time) []string {
 	return codes
 }
 
+// fresh is a full session signed in just now, as the web layer passes to
+// operations that need a recent sign-in.
+func (e *env) fresh() auth.Session {
+	return auth.Session{Stage: auth.StageFull, CreatedAt: e.clock.Now()}
+}
+
 // enrol starts an enrolment, reads the secret back, confirms it with
 // oathtool's code for the clock's time, and returns the secret and the
 // recovery codes.
 func (e *env) enrol(a auth.Account) (string, []string) {
 	e.t.Helper()
-	en, err := e.svc.BeginEnrolment(e.t.Context(), a)
+	en, err := e.svc.BeginEnrolment(e.t.Context(), e.fresh(), a)
 	if err != nil {
 		e.t.Fatalf("BeginEnrolment: %v", err)
 	}

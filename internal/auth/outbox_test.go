@@ -113,7 +113,7 @@ func TestNoSecretsInMailOrLogs(t *testing.T) {
 		must(err)
 		fail(func() error { _, err := svc.Login(ctx, email, taken, meta(ip)); return err }())
 
-		en, err := svc.BeginEnrolment(ctx, a)
+		en, err := svc.BeginEnrolment(ctx, auth.Session{Stage: auth.StageFull, CreatedAt: clock.Now()}, a)
 		must(err)
 		s.add(en.Secret, strings.ToLower(en.Secret))
 		s.addRecovery(en.RecoveryCodes)
@@ -143,7 +143,7 @@ func TestNoSecretsInMailOrLogs(t *testing.T) {
 		must(svc.ChangePassword(ctx, a, pw1, pw2, meta(ip)))
 
 		clock.Add(30 * time.Second)
-		device, err := svc.BeginEnrolment(ctx, a)
+		device, err := svc.BeginEnrolment(ctx, auth.Session{Stage: auth.StageFull, CreatedAt: clock.Now()}, a)
 		must(err)
 		s.add(device.Secret, strings.ToLower(device.Secret))
 		_, err = svc.ConfirmEnrolment(ctx, a, code(device.Secret), meta(ip))
@@ -154,7 +154,7 @@ func TestNoSecretsInMailOrLogs(t *testing.T) {
 		fail(svc.DisableTwoFactor(ctx, a, pw2, wrongCode(t, device.Secret, clock.Now()), meta(ip)))
 		must(svc.DisableTwoFactor(ctx, a, pw2, code(device.Secret), meta(ip)))
 
-		again, err := svc.BeginEnrolment(ctx, a)
+		again, err := svc.BeginEnrolment(ctx, auth.Session{Stage: auth.StageFull, CreatedAt: clock.Now()}, a)
 		must(err)
 		s.add(again.Secret, strings.ToLower(again.Secret))
 		s.addRecovery(again.RecoveryCodes)

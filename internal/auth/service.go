@@ -45,6 +45,9 @@ type Policy struct {
 	SignupsPerIP      int
 	SignupWindow      time.Duration
 	TokenLifetime     time.Duration // password-reset and confirmation links
+	// RecentSignIn is how fresh a sign-in must be to replace the
+	// authenticator app: a session left open, or stolen, is not enough.
+	RecentSignIn      time.Duration
 	ClockHintDistance int           // steps searched for a clock-skew hint at enrolment
 }
 
@@ -68,6 +71,7 @@ func DefaultPolicy() Policy {
 		SignupsPerIP:      10,
 		SignupWindow:      time.Hour,
 		TokenLifetime:     30 * time.Minute,
+		RecentSignIn:      15 * time.Minute,
 		ClockHintDistance: 20,
 	}
 }

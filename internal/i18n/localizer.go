@@ -130,7 +130,7 @@ func Codes() []auth.Code {
 	return []auth.Code{auth.CodeInvalidInput, auth.CodeInvalidCodeFormat,
 		auth.CodeInvalidCredentials, auth.CodeInvalidCode, auth.CodeThrottled,
 		auth.CodeLocked, auth.CodeBusy, auth.CodeUnauthenticated, auth.CodeForbidden,
-		auth.CodeNotFound, auth.CodeConflict, auth.CodeInternal}
+		auth.CodeReauthenticate, auth.CodeNotFound, auth.CodeConflict, auth.CodeInternal}
 }
 
 // Error returns the message for err in l's language. It is chosen by the

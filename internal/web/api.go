@@ -30,18 +30,18 @@ func (s *Server) api(h func(http.ResponseWriter, *http.Request) error) http.Hand
 }
 
 // accountHandler serves a fully signed-in customer.
-type accountHandler func(http.ResponseWriter, *http.Request, auth.Account) error
+type accountHandler func(http.ResponseWriter, *http.Request, auth.Session, auth.Account) error
 
 // account is api for handlers that need a full sign-in. A session that is
 // only past the password gets the same 401 as no session: between the two
 // steps nothing of the client area is reachable.
 func (s *Server) account(h accountHandler) http.Handler {
 	return s.api(func(w http.ResponseWriter, r *http.Request) error {
-		_, a, err := s.svc.RequireFull(r.Context(), s.sessionToken(r))
+		sess, a, err := s.svc.RequireFull(r.Context(), s.sessionToken(r))
 		if err != nil {
 			return err
 		}
-		return h(w, r, a)
+		return h(w, r, sess, a)
 	})
 }
 
@@ -198,7 +198,8 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	return noContent(w)
 }
 
-func (s *Server) logoutEverywhere(w http.ResponseWriter, r *http.Request, a auth.Account) error {
+func (s *Server) logoutEverywhere(w http.ResponseWriter, r *http.Request, _ auth.Session,
+	a auth.Account) error {
 	if err := s.svc.LogoutEverywhere(r.Context(), a, s.meta(r)); err != nil {
 		return err
 	}
@@ -250,7 +251,8 @@ type twoFactorView struct {
 	RecoveryCodesLeft int  `json:"recovery_codes_left"`
 }
 
-func (s *Server) getAccount(w http.ResponseWriter, r *http.Request, a auth.Account) error {
+func (s *Server) getAccount(w http.ResponseWriter, r *http.Request, _ auth.Session,
+	a auth.Account) error {
 	st, err := s.svc.TwoFactor(r.Context(), a)
 	if err != nil {
 		return err
@@ -261,7 +263,8 @@ func (s *Server) getAccount(w http.ResponseWriter, r *http.Request, a auth.Accou
 	return nil
 }
 
-func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, a auth.Account) error {
+func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, _ auth.Session,
+	a auth.Account) error {
 	var in struct {
 		Current string `json:"current_password"`
 		New     string `json:"new_password"`
@@ -287,7 +290,8 @@ type eventView struct {
 
 // events pages through the security log, newest first. The cursor is the
 // id of the last event shown; "next" is empty on the last page.
-func (s *Server) events(w http.ResponseWriter, r *http.Request, a auth.Account) error {
+func (s *Server) events(w http.ResponseWriter, r *http.Request, _ auth.Session,
+	a auth.Account) error {
 	limit, before, err := pageParams(r)
 	if err != nil {
 		return err
@@ -343,8 +347,9 @@ type enrolmentView struct {
 
 // beginSetup returns the pending secret, the same one on every call until
 // it is confirmed or cancelled.
-func (s *Server) beginSetup(w http.ResponseWriter, r *http.Request, a auth.Account) error {
-	e, err := s.svc.BeginEnrolment(r.Context(), a)
+func (s *Server) beginSetup(w http.ResponseWriter, r *http.Request, sess auth.Session,
+	a auth.Account) error {
+	e, err := s.svc.BeginEnrolment(r.Context(), sess, a)
 	if err != nil {
 		return err
 	}
@@ -353,7 +358,8 @@ func (s *Server) beginSetup(w http.ResponseWriter, r *http.Request, a auth.Accou
 	return nil
 }
 
-func (s *Server) cancelSetup(w http.ResponseWriter, r *http.Request, a auth.Account) error {
+func (s *Server) cancelSetup(w http.ResponseWriter, r *http.Request, _ auth.Session,
+	a auth.Account) error {
 	if err := s.svc.CancelEnrolment(r.Context(), a); err != nil {
 		return err
 	}
@@ -362,7 +368,8 @@ func (s *Server) cancelSetup(w http.ResponseWriter, r *http.Request, a auth.Acco
 
 // setupQR serves the QR code of the pending key URI; after activation
 // there is none (404).
-func (s *Server) setupQR(w http.ResponseWriter, r *http.Request, a auth.Account) error {
+func (s *Server) setupQR(w http.ResponseWriter, r *http.Request, _ auth.Session,
+	a auth.Account) error {
 	e, err := s.svc.PendingEnrolment(r.Context(), a)
 	if err != nil {
 		return err
@@ -380,7 +387,8 @@ func (s *Server) setupQR(w http.ResponseWriter, r *http.Request, a auth.Account)
 // setupKey serves the Save key file of the pending enrolment, in the
 // language of the page that offers it or, through the API, in the
 // account's own.
-func (s *Server) setupKey(w http.ResponseWriter, r *http.Request, a auth.Account) error {
+func (s *Server) setupKey(w http.ResponseWriter, r *http.Request, _ auth.Session,
+	a auth.Account) error {
 	e, err := s.svc.PendingEnrolment(r.Context(), a)
 	if err != nil {
 		return err
@@ -416,7 +424,8 @@ type codesView struct {
 // enable turns 2FA on. The recovery codes of a first enrolment come back
 // once more here; a new device keeps the account's codes, so the list is
 // empty.
-func (s *Server) enable(w http.ResponseWriter, r *http.Request, a auth.Account) error {
+func (s *Server) enable(w http.ResponseWriter, r *http.Request, _ auth.Session,
+	a auth.Account) error {
 	var in codeInput
 	if err := decodeJSON(r, &in); err != nil {
 		return err
@@ -429,7 +438,8 @@ func (s *Server) enable(w http.ResponseWriter, r *http.Request, a auth.Account) 
 	return nil
 }
 
-func (s *Server) disable(w http.ResponseWriter, r *http.Request, a auth.Account) error {
+func (s *Server) disable(w http.ResponseWriter, r *http.Request, _ auth.Session,
+	a auth.Account) error {
 	var in struct {
 		Password string `json:"password"`
 		Code     string `json:"code"`
@@ -444,7 +454,8 @@ func (s *Server) disable(w http.ResponseWriter, r *http.Request, a auth.Account)
 	return noContent(w)
 }
 
-func (s *Server) regenerateCodes(w http.ResponseWriter, r *http.Request, a auth.Account) error {
+func (s *Server) regenerateCodes(w http.ResponseWriter, r *http.Request, _ auth.Session,
+	a auth.Account) error {
 	var in codeInput
 	if err := decodeJSON(r, &in); err != nil {
 		return err

@@ -27,7 +27,7 @@ func statusOf(code auth.Code) int {
 		return http.StatusBadRequest
 	case auth.CodeInvalidCredentials, auth.CodeInvalidCode, auth.CodeUnauthenticated:
 		return http.StatusUnauthorized
-	case auth.CodeForbidden:
+	case auth.CodeForbidden, auth.CodeReauthenticate:
 		return http.StatusForbidden
 	case auth.CodeNotFound:
 		return http.StatusNotFound

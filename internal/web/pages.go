@@ -353,11 +353,10 @@ func (p *pages) full(h fullHandler) http.Handler {
 // download adapts an API handler that serves a file (the QR code, the
 // Save key file) to a page: the file speaks the page's language rather
 // than the account's, and a failure is a page.
-func (p *pages) download(
-	h func(http.ResponseWriter, *http.Request, auth.Account) error) fullHandler {
-	return func(w http.ResponseWriter, r *http.Request, _ auth.Session, a auth.Account) {
+func (p *pages) download(h accountHandler) fullHandler {
+	return func(w http.ResponseWriter, r *http.Request, sess auth.Session, a auth.Account) {
 		r = r.WithContext(withLocalizer(r.Context(), p.localizer(r)))
-		if err := h(w, r, a); err != nil {
+		if err := h(w, r, sess, a); err != nil {
 			p.failPage(w, r, &a, err)
 		}
 	}

@@ -126,8 +126,8 @@ func (p *pages) changePassword(w http.ResponseWriter, r *http.Request, _ auth.Se
 
 // beginSetup starts an enrolment (a first one, or a new device) and goes
 // to its page. Starting again returns the enrolment in progress.
-func (p *pages) beginSetup(w http.ResponseWriter, r *http.Request, _ auth.Session, a auth.Account) {
-	if _, err := p.s.svc.BeginEnrolment(r.Context(), a); err != nil {
+func (p *pages) beginSetup(w http.ResponseWriter, r *http.Request, sess auth.Session, a auth.Account) {
+	if _, err := p.s.svc.BeginEnrolment(r.Context(), sess, a); err != nil {
 		p.failPage(w, r, &a, err)
 		return
 	}
@@ -141,8 +141,8 @@ func (p *pages) beginSetup(w http.ResponseWriter, r *http.Request, _ auth.Sessio
 // the same one comes back on every visit until it is confirmed or
 // cancelled. A new device, which replaces a working one, is only ever
 // started by the settings form.
-func (p *pages) setupPage(w http.ResponseWriter, r *http.Request, _ auth.Session, a auth.Account) {
-	e, err := p.enrolment(r, a)
+func (p *pages) setupPage(w http.ResponseWriter, r *http.Request, sess auth.Session, a auth.Account) {
+	e, err := p.enrolment(r, sess, a)
 	if err != nil {
 		p.setupGone(w, r, a, err)
 		return
@@ -150,7 +150,7 @@ func (p *pages) setupPage(w http.ResponseWriter, r *http.Request, _ auth.Session
 	p.renderSetup(w, r, http.StatusOK, p.newView(r, &a), e)
 }
 
-func (p *pages) enrolment(r *http.Request, a auth.Account) (auth.Enrolment, error) {
+func (p *pages) enrolment(r *http.Request, sess auth.Session, a auth.Account) (auth.Enrolment, error) {
 	e, err := p.s.svc.PendingEnrolment(r.Context(), a)
 	if auth.ErrorCode(err) != auth.CodeNotFound {
 		return e, err
@@ -162,7 +162,7 @@ func (p *pages) enrolment(r *http.Request, a auth.Account) (auth.Enrolment, erro
 	if st.Enabled {
 		return auth.Enrolment{}, auth.Errorf(auth.CodeNotFound, "no setup in progress")
 	}
-	return p.s.svc.BeginEnrolment(r.Context(), a)
+	return p.s.svc.BeginEnrolment(r.Context(), sess, a)
 }
 
 // setupGone sends a customer whose enrolment is no longer there (finished
