@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/clientarea/clientarea/internal/auth"
+	"github.com/clientarea/clientarea/internal/oathtool"
 	"github.com/clientarea/clientarea/internal/storetest"
 )
 
@@ -113,7 +114,7 @@ func TestEnrolmentSecretStable(t *testing.T) {
 		if p, err := e.svc.PendingEnrolment(ctx, a); err != nil || p.Secret != first.Secret {
 			t.Fatalf("PendingEnrolment: got %s, %v; want %s", p.Secret, err, first.Secret)
 		}
-		code := oathtool(t, first.Secret, e.clock.Now())
+		code := oathtool.TOTP(t, first.Secret, e.clock.Now())
 		if _, err := e.svc.ConfirmEnrolment(ctx, a, code, meta(ip)); err != nil {
 			t.Fatalf("ConfirmEnrolment: %v", err)
 		}
@@ -124,17 +125,17 @@ func TestEnrolmentSecretStable(t *testing.T) {
 		if second.Secret == first.Secret || !second.NewDevice || second.RecoveryCodes != nil {
 			t.Fatalf("new device: got %+v, want a new secret, NewDevice, no codes", second)
 		}
-		if _, err := e.signIn(a, oathtool(t, first.Secret, e.clock.Now())); err != nil {
+		if _, err := e.signIn(a, oathtool.TOTP(t, first.Secret, e.clock.Now())); err != nil {
 			t.Fatalf("old app while a new device is pending: %v", err)
 		}
 		e.clock.Add(30 * time.Second)
-		_, err = e.signIn(a, oathtool(t, second.Secret, e.clock.Now()))
+		_, err = e.signIn(a, oathtool.TOTP(t, second.Secret, e.clock.Now()))
 		wantCode(t, err, auth.CodeInvalidCode)
 		if again := begin(); again.Secret != second.Secret {
 			t.Fatalf("new device reload: got secret %s, want %s", again.Secret, second.Secret)
 		}
 
-		code = oathtool(t, second.Secret, e.clock.Now())
+		code = oathtool.TOTP(t, second.Secret, e.clock.Now())
 		codes, err := e.svc.ConfirmEnrolment(ctx, a, code, meta(ip))
 		if err != nil || codes != nil {
 			t.Fatalf("ConfirmEnrolment(new device): got %q, %v; want no codes", codes, err)
@@ -143,9 +144,9 @@ func TestEnrolmentSecretStable(t *testing.T) {
 			t.Errorf("after the new device: got %+v, want 1 device, 10 codes", st)
 		}
 		e.clock.Add(30 * time.Second)
-		_, err = e.signIn(a, oathtool(t, first.Secret, e.clock.Now()))
+		_, err = e.signIn(a, oathtool.TOTP(t, first.Secret, e.clock.Now()))
 		wantCode(t, err, auth.CodeInvalidCode)
-		if _, err := e.signIn(a, oathtool(t, second.Secret, e.clock.Now())); err != nil {
+		if _, err := e.signIn(a, oathtool.TOTP(t, second.Secret, e.clock.Now())); err != nil {
 			t.Fatalf("new app: %v", err)
 		}
 
@@ -157,7 +158,7 @@ func TestEnrolmentSecretStable(t *testing.T) {
 		if err := e.svc.CancelEnrolment(ctx, a); err != nil {
 			t.Fatalf("CancelEnrolment: %v", err)
 		}
-		if _, err := e.signIn(a, oathtool(t, second.Secret, e.clock.Now())); err != nil {
+		if _, err := e.signIn(a, oathtool.TOTP(t, second.Secret, e.clock.Now())); err != nil {
 			t.Errorf("active app after a cancelled enrolment: %v", err)
 		}
 	})

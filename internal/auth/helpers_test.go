@@ -3,10 +3,7 @@ package auth_test
 import (
 	"crypto/rand"
 	"errors"
-	"os"
-	"os/exec"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +11,7 @@ import (
 
 	"github.com/clientarea/clientarea/internal/auth"
 	"github.com/clientarea/clientarea/internal/mail"
+	"github.com/clientarea/clientarea/internal/oathtool"
 	"github.com/clientarea/clientarea/internal/store"
 	"github.com/clientarea/clientarea/internal/storetest"
 )
@@ -163,7 +161,7 @@ func (e *env) enrol(a auth.Account) (string, []string) {
 	if err != nil {
 		e.t.Fatalf("BeginEnrolment: %v", err)
 	}
-	code := oathtool(e.t, en.Secret, e.clock.Now())
+	code := oathtool.TOTP(e.t, en.Secret, e.clock.Now())
 	codes, err := e.svc.ConfirmEnrolment(e.t.Context(), a, code, meta(ip))
 	if err != nil {
 		e.t.Fatalf("ConfirmEnrolment: %v", err)
@@ -221,51 +219,11 @@ func (e *env) twoFactor(a auth.Account) auth.TwoFactorStatus {
 	return st
 }
 
-// oathtool returns OATH Toolkit's TOTP code (SHA-1, 6 digits, 30 s) for
-// the Base32 secret at time at: the independent truth every test checks
-// the service against.
-func oathtool(t *testing.T, secret string, at time.Time) string {
-	t.Helper()
-	return oathtoolWindow(t, secret, at, 0)[0]
-}
-
-// oathtoolWindow returns oathtool's codes for the steps of at and the n
-// steps after it. The secret goes on standard input, not on the command
-// line, where other users of the machine could read it.
-func oathtoolWindow(t *testing.T, secret string, at time.Time, n int) []string {
-	t.Helper()
-	path, err := exec.LookPath("oathtool")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("oathtool not found on PATH; install the oathtool package")
-		}
-		t.Skip("oathtool not found on PATH")
-	}
-	now := at.UTC().Format("2006-01-02 15:04:05 UTC")
-	cmd := exec.CommandContext(t.Context(), path, "--totp", "-b", "--now", now,
-		"-w", strconv.Itoa(n), "-")
-	cmd.Stdin = strings.NewReader(secret + "\n")
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("oathtool: %v", err)
-	}
-	codes := strings.Fields(string(out))
-	if len(codes) != n+1 {
-		t.Fatalf("oathtool: got %d codes, want %d", len(codes), n+1)
-	}
-	for _, c := range codes {
-		if len(c) != 6 {
-			t.Fatalf("oathtool: got %q, want six digits", c)
-		}
-	}
-	return codes
-}
-
 // wrongCode returns a code that oathtool says is none of the codes of
 // secret within one step of at, so the service must refuse it as wrong.
 func wrongCode(t *testing.T, secret string, at time.Time) string {
 	t.Helper()
-	valid := oathtoolWindow(t, secret, at.Add(-30*time.Second), 2)
+	valid := oathtool.Window(t, secret, at.Add(-30*time.Second), 3)
 	for _, c := range []string{"000000", "111111", "123456", "654321", "999999"} {
 		if !slices.Contains(valid, c) {
 			return c

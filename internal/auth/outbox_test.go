@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/clientarea/clientarea/internal/auth"
+	"github.com/clientarea/clientarea/internal/oathtool"
 	"github.com/clientarea/clientarea/internal/storetest"
 )
 
@@ -99,7 +100,7 @@ func TestNoSecretsInMailOrLogs(t *testing.T) {
 			return r.Token
 		}
 		code := func(secret string) string {
-			c := oathtool(t, secret, clock.Now())
+			c := oathtool.TOTP(t, secret, clock.Now())
 			s.add(c)
 			return c
 		}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/clientarea/clientarea/internal/auth"
+	"github.com/clientarea/clientarea/internal/oathtool"
 	"github.com/clientarea/clientarea/internal/storetest"
 )
 
@@ -26,7 +27,7 @@ func TestCaseCodes(t *testing.T) {
 		{time.Unix(60, 0), "359152"},
 	}
 	for _, tt := range tests {
-		if got := oathtool(t, seed20, tt.at); got != tt.want {
+		if got := oathtool.TOTP(t, seed20, tt.at); got != tt.want {
 			t.Errorf("oathtool at %d: got %s, want %s", tt.at.Unix(), got, tt.want)
 		}
 	}
@@ -215,12 +216,12 @@ func TestGuessingLimit(t *testing.T) {
 			waits := []time.Duration{30, 60, 120, 240, 480, 900, 900}
 			for i, want := range waits {
 				want *= time.Second
-				_, err := e.signIn(a, oathtool(t, seed20, e.clock.Now()))
+				_, err := e.signIn(a, oathtool.TOTP(t, seed20, e.clock.Now()))
 				if got := wantCode(t, err, auth.CodeThrottled).RetryAfter; got != want {
 					t.Fatalf("wait %d: got %v, want %v", i+1, got, want)
 				}
 				e.clock.Add(want - time.Second)
-				_, err = e.signIn(a, oathtool(t, seed20, e.clock.Now()))
+				_, err = e.signIn(a, oathtool.TOTP(t, seed20, e.clock.Now()))
 				wantCode(t, err, auth.CodeThrottled)
 				e.clock.Add(time.Second)
 				_, err = e.signIn(a, wrongCode(t, seed20, e.clock.Now()))
@@ -243,19 +244,19 @@ func TestGuessingLimit(t *testing.T) {
 					t.Fatalf("wrong code %d: got %v, want invalid code or throttled", wrong+1, err)
 				}
 			}
-			_, err := e.signIn(a, oathtool(t, seed20, e.clock.Now()))
+			_, err := e.signIn(a, oathtool.TOTP(t, seed20, e.clock.Now()))
 			e.clock.Add(wantCode(t, err, auth.CodeThrottled).RetryAfter)
-			_, err = e.signIn(a, oathtool(t, seed20, e.clock.Now()))
+			_, err = e.signIn(a, oathtool.TOTP(t, seed20, e.clock.Now()))
 			wantCode(t, err, auth.CodeLocked)
 			e.clock.Add(time.Hour)
-			_, err = e.signIn(a, oathtool(t, seed20, e.clock.Now()))
+			_, err = e.signIn(a, oathtool.TOTP(t, seed20, e.clock.Now()))
 			wantCode(t, err, auth.CodeLocked)
 
 			_, left, err := e.svc.RecoverySignIn(t.Context(), e.half(a), recovery[0], meta(ip))
 			if err != nil || left != 9 {
 				t.Fatalf("RecoverySignIn while locked: got %d left, %v; want 9", left, err)
 			}
-			if _, err := e.signIn(a, oathtool(t, seed20, e.clock.Now())); err != nil {
+			if _, err := e.signIn(a, oathtool.TOTP(t, seed20, e.clock.Now())); err != nil {
 				t.Errorf("TOTP after the recovery code: %v", err)
 			}
 		})

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/clientarea/clientarea/internal/auth"
+	"github.com/clientarea/clientarea/internal/oathtool"
 	"github.com/clientarea/clientarea/internal/storetest"
 )
 
@@ -51,12 +52,12 @@ func TestSessionLifetimes(t *testing.T) {
 			e.enrolSeed20(a)
 			early, late := e.half(a), e.half(a)
 			e.clock.Add(5*time.Minute - time.Second)
-			code := oathtool(t, seed20, e.clock.Now())
+			code := oathtool.TOTP(t, seed20, e.clock.Now())
 			if _, err := e.svc.SecondFactor(t.Context(), early, code, meta(ip)); err != nil {
 				t.Fatalf("code after 4m59s: %v", err)
 			}
 			e.clock.Add(time.Second)
-			code = oathtool(t, seed20, e.clock.Now().Add(30*time.Second))
+			code = oathtool.TOTP(t, seed20, e.clock.Now().Add(30*time.Second))
 			_, err := e.svc.SecondFactor(t.Context(), late, code, meta(ip))
 			wantCode(t, err, auth.CodeUnauthenticated)
 		})

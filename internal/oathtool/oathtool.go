@@ -47,5 +47,10 @@ func Window(tb testing.TB, secret string, at time.Time, n int) []string {
 	if len(codes) != n {
 		tb.Fatalf("oathtool gave %d codes, want %d", len(codes), n)
 	}
+	for _, c := range codes {
+		if len(c) != 6 {
+			tb.Fatalf("oathtool gave %q, want six digits", c)
+		}
+	}
 	return codes
 }
