@@ -110,7 +110,7 @@ func reset2FA(fs *flag.FlagSet) func(context.Context, *app, sys) error {
 		if who == "" {
 			who = systemUser()
 		}
-		err := a.svc.ResetTwoFactor(ctx, *email, *reason, who, auth.Meta{IP: "cli"})
+		err := a.svc.ResetTwoFactor(ctx, *email, *reason, who, auth.Meta{})
 		if err != nil {
 			return userError(err)
 		}
@@ -248,7 +248,7 @@ func rotateKey(fs *flag.FlagSet) func(context.Context, *app, sys) error {
 				return err
 			}
 		}
-		fmt.Fprintf(s.stdout, "re-encrypted %d secrets under key %s\n", n, ring.Primary().ID())
+		fmt.Fprintf(s.stdout, "re-encrypted secrets: %d, now under key %s\n", n, ring.Primary().ID())
 		return nil
 	}
 }

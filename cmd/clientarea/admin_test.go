@@ -71,6 +71,14 @@ func TestResetTwoFactorCLI(t *testing.T) {
 	if last := mails[len(mails)-1]; !strings.Contains(last, alice) {
 		t.Errorf("last e-mail is not to the customer: %q", last)
 	}
+	// With 2FA off there is nothing to reset: refused, nothing e-mailed.
+	code, _, stderr = ts.cli(t, "", "admin", "reset-2fa", "--email", alice, "--reason", "again")
+	if code == 0 || !strings.Contains(stderr, "not on") {
+		t.Errorf("reset of an account without 2FA: exit %d, %q", code, stderr)
+	}
+	if n := len(ts.outbox(t)); n != len(mails) {
+		t.Errorf("a refused reset sent %d e-mails", n-len(mails))
+	}
 }
 
 func TestCreateUserCLI(t *testing.T) {

@@ -177,7 +177,7 @@ func TestRotateKey(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("rotate-key: exit %d: %s", code, stderr)
 	}
-	if !strings.Contains(stdout, "re-encrypted 1 secrets") {
+	if !strings.Contains(stdout, "re-encrypted secrets: 1,") {
 		t.Errorf("rotate-key output: %q", stdout)
 	}
 	after, err := os.ReadFile(keyFile)

@@ -60,6 +60,7 @@ func TestNoSecretsInMailOrLogs(t *testing.T) {
 	storetest.EachDialect(t, func(t *testing.T, dialect string) {
 		st := storetest.Open(t, dialect)
 		clock := storetest.NewClock(t0)
+		recent := func() auth.Session { return auth.Session{Stage: auth.StageFull, CreatedAt: clock.Now()} }
 		cfg, outbox := storetest.Config(t, st, clock.Now)
 		var logs lockedBuffer
 		// Without the time, whose digits could match a six-digit code by chance.
@@ -114,7 +115,7 @@ func TestNoSecretsInMailOrLogs(t *testing.T) {
 		must(err)
 		fail(func() error { _, err := svc.Login(ctx, email, taken, meta(ip)); return err }())
 
-		en, err := svc.BeginEnrolment(ctx, auth.Session{Stage: auth.StageFull, CreatedAt: clock.Now()}, a)
+		en, err := svc.BeginEnrolment(ctx, recent(), a)
 		must(err)
 		s.add(en.Secret, strings.ToLower(en.Secret))
 		s.addRecovery(en.RecoveryCodes)
@@ -144,7 +145,7 @@ func TestNoSecretsInMailOrLogs(t *testing.T) {
 		must(svc.ChangePassword(ctx, a, pw1, pw2, meta(ip)))
 
 		clock.Add(30 * time.Second)
-		device, err := svc.BeginEnrolment(ctx, auth.Session{Stage: auth.StageFull, CreatedAt: clock.Now()}, a)
+		device, err := svc.BeginEnrolment(ctx, recent(), a)
 		must(err)
 		s.add(device.Secret, strings.ToLower(device.Secret))
 		_, err = svc.ConfirmEnrolment(ctx, a, code(device.Secret), meta(ip))
@@ -155,7 +156,7 @@ func TestNoSecretsInMailOrLogs(t *testing.T) {
 		fail(svc.DisableTwoFactor(ctx, a, pw2, wrongCode(t, device.Secret, clock.Now()), meta(ip)))
 		must(svc.DisableTwoFactor(ctx, a, pw2, code(device.Secret), meta(ip)))
 
-		again, err := svc.BeginEnrolment(ctx, auth.Session{Stage: auth.StageFull, CreatedAt: clock.Now()}, a)
+		again, err := svc.BeginEnrolment(ctx, recent(), a)
 		must(err)
 		s.add(again.Secret, strings.ToLower(again.Secret))
 		s.addRecovery(again.RecoveryCodes)
@@ -177,8 +178,8 @@ func TestNoSecretsInMailOrLogs(t *testing.T) {
 		}
 		for _, want := range []string{subjectSignupExisting, subjectEnabled, subjectReplayed,
 			subjectDisabled, subjectReset2FA, subjectResetLink, "A recovery code was used",
-			"New recovery codes", "Your password was changed", "Sign-in from a new device",
-			"Confirm your request for help with signing in", "Your password was reset"} {
+			"New recovery codes", "Your password was changed",
+			"Two-factor authentication moved to a new device", "Confirm your request for help with signing in", "Your password was reset"} {
 			if !subjects["Client Area: "+want] {
 				t.Errorf("no e-mail %q was sent; the walk missed a notice", want)
 			}

@@ -94,6 +94,14 @@ func (s *Service) ResetTwoFactor(ctx context.Context, email, reason, operator st
 	if err != nil {
 		return internal("reset two-factor", err)
 	}
+	st, err := s.TwoFactor(ctx, a)
+	if err != nil {
+		return err
+	}
+	if !st.Enabled {
+		return Errorf(CodeConflict, "two-factor authentication is not on for this account: "+
+			"there is nothing to reset")
+	}
 	if err := s.store.RemoveSecondFactors(ctx, a.ID, true); err != nil {
 		return internal("reset two-factor", err)
 	}
@@ -102,7 +110,9 @@ func (s *Service) ResetTwoFactor(ctx context.Context, email, reason, operator st
 		return internal("reset two-factor", err)
 	}
 	s.record(ctx, a.ID, EventTwoFactorReset, m, "by "+operator+": "+reason)
-	s.notify(ctx, a, mail.TwoFactorReset, m, mail.NoticeData{})
+	// The notice leaves out the address: it is support's, not the
+	// customer's, and would only confuse.
+	s.notify(ctx, a, mail.TwoFactorReset, Meta{}, mail.NoticeData{})
 	return nil
 }
 

@@ -35,20 +35,20 @@ type Policy struct {
 	// Passwords: failures per IP address in a window, then a wait; failures
 	// per account in a window, then a growing wait capped short so that a
 	// guesser cannot lock a customer out for long.
-	IPFailures        int
-	IPWindow          time.Duration
-	IPWait            time.Duration
-	AccountFailures   int
-	AccountWindow     time.Duration
-	AccountWait       time.Duration
-	AccountMaxWait    time.Duration
-	SignupsPerIP      int
-	SignupWindow      time.Duration
-	TokenLifetime     time.Duration // password-reset and confirmation links
+	IPFailures      int
+	IPWindow        time.Duration
+	IPWait          time.Duration
+	AccountFailures int
+	AccountWindow   time.Duration
+	AccountWait     time.Duration
+	AccountMaxWait  time.Duration
+	SignupsPerIP    int
+	SignupWindow    time.Duration
+	TokenLifetime   time.Duration // password-reset and confirmation links
 	// RecentSignIn is how fresh a sign-in must be to replace the
 	// authenticator app: a session left open, or stolen, is not enough.
 	RecentSignIn      time.Duration
-	ClockHintDistance int           // steps searched for a clock-skew hint at enrolment
+	ClockHintDistance int // steps searched for a clock-skew hint at enrolment
 }
 
 // DefaultPolicy returns the production limits.

@@ -24,7 +24,8 @@ const (
 	RecoveryCodeUsed
 	// RecoveryCodesRegenerated: a new set of recovery codes replaced the old one.
 	RecoveryCodesRegenerated
-	// NewDeviceConfirmed: a sign-in from a new device passed two-factor.
+	// NewDeviceConfirmed: a new authenticator app was set up and confirmed;
+	// the one used before no longer gives valid codes.
 	NewDeviceConfirmed
 	// PasswordChanged: the customer changed the password while signed in.
 	PasswordChanged
@@ -204,9 +205,9 @@ func englishNotice(n Notice, d NoticeData) (subject, lead, closing string) {
 			"New recovery codes were created for your account. The old ones no longer work.",
 			enNotYou
 	case NewDeviceConfirmed:
-		return "Sign-in from a new device",
-			"Your account was signed in to from a new device, confirmed with " +
-				"two-factor authentication.",
+		return "Two-factor authentication moved to a new device",
+			"A new authenticator app was set up for your account. Sign-in codes now " +
+				"come from the new device; the app you used before no longer works.",
 			enNotYou + " We also recommend changing your password."
 	case PasswordChanged:
 		return "Your password was changed",
@@ -316,9 +317,9 @@ func russianNotice(n Notice, d NoticeData) (subject, lead, closing string) {
 				"больше не действуют.",
 			ruNotYou
 	case NewDeviceConfirmed:
-		return "Вход с нового устройства",
-			"В вашу учётную запись выполнен вход с нового устройства, подтверждённый " +
-				"двухфакторной аутентификацией.",
+		return "Двухфакторная аутентификация перенесена на новое устройство",
+			"Для вашей учётной записи подключено новое приложение-аутентификатор. Коды " +
+				"для входа теперь даёт новое устройство; прежнее приложение больше не работает.",
 			ruNotYou + " Также рекомендуем сменить пароль."
 	case PasswordChanged:
 		return "Пароль изменён",

@@ -156,7 +156,7 @@ func (v *view) Err(id string) string { return v.Fields[id] }
 // parameter is ignored, so a link cannot put words on our pages.
 func (p *pages) newView(r *http.Request, a *auth.Account) *view {
 	l := p.localizer(r)
-	v := &view{L: l, Issuer: p.s.svc.Issuer(), Here: here(r), Fields: map[string]string{}}
+	v := &view{L: l, Issuer: p.s.svc.Issuer(), Here: p.here(r), Fields: map[string]string{}}
 	if a != nil {
 		v.Email, v.Admin = a.Email, a.Role == auth.RoleAdmin
 	}
@@ -179,9 +179,20 @@ func isNotice(n string) bool {
 
 // here is the local address the language switcher returns to: for a GET
 // the page itself, for a form's answer the page the form is on.
-func here(r *http.Request) string {
+func (p *pages) here(r *http.Request) string {
 	if r.Method != http.MethodGet {
-		return r.URL.Path
+		// A form's answer: the switcher comes back with a GET, so the
+		// address must be one a GET can open. A POST-only address (new
+		// recovery codes, change password) falls back to its section.
+		get := &http.Request{Method: http.MethodGet, URL: &url.URL{Path: r.URL.Path},
+			Host: r.Host}
+		if _, pattern := p.s.mux.Handler(get); pattern != "" {
+			return r.URL.Path
+		}
+		if strings.HasPrefix(r.URL.Path, "/settings/") {
+			return "/settings"
+		}
+		return "/"
 	}
 	q := r.URL.Query()
 	q.Del("notice")

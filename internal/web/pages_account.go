@@ -68,18 +68,24 @@ func (p *pages) home(w http.ResponseWriter, r *http.Request, sess auth.Session, 
 		p.failPage(w, r, &a, err)
 		return
 	}
-	_, noTip := r.Cookie(tipCookie)
 	v := p.newView(r, &a)
-	v.Page = homePage{TwoFactor: st, Recommend: !st.Enabled && noTip != nil,
+	v.Page = homePage{TwoFactor: st, Recommend: !st.Enabled && !tipHidden(r, a),
 		ViaRecovery: sess.ViaRecovery && st.Enabled, CodesLeft: st.RecoveryCodesLeft}
 	p.render(w, r, http.StatusOK, "home", v)
 }
 
 // hideTip hides the 2FA recommendation for a while; it is a cookie, not a
-// setting, so it also comes back on another device.
-func (p *pages) hideTip(w http.ResponseWriter, r *http.Request, _ auth.Session, _ auth.Account) {
-	p.setCookie(w, r, tipCookie, "1", tipHiddenFor)
+// setting, so it also comes back on another device. The cookie names the
+// account, so that "Not now" by one customer does not hide the tip from
+// the next one who signs in with the same browser.
+func (p *pages) hideTip(w http.ResponseWriter, r *http.Request, _ auth.Session, a auth.Account) {
+	p.setCookie(w, r, tipCookie, strconv.FormatInt(a.ID, 10), tipHiddenFor)
 	redirect(w, r, "/")
+}
+
+func tipHidden(r *http.Request, a auth.Account) bool {
+	c, err := r.Cookie(tipCookie)
+	return err == nil && c.Value == strconv.FormatInt(a.ID, 10)
 }
 
 func (p *pages) settings(w http.ResponseWriter, r *http.Request, _ auth.Session, a auth.Account) {

@@ -60,6 +60,13 @@ func TestPagesRecommendation(t *testing.T) {
 	if home = b.follow(p, "/"); home.doc.byID("recommend-title") != nil {
 		t.Errorf("home still recommends 2FA after Not now")
 	}
+	// Another customer signing in with the same browser still sees it.
+	b.submit(home, "/logout", nil)
+	if other := b.signUpAndIn("next@example.com"); other.doc.byID("recommend-title") == nil {
+		t.Errorf("one customer's Not now hid the recommendation from another")
+	}
+	b.submit(b.get("/"), "/logout", nil)
+	b.follow(b.signIn(page{}, "tip@example.com"), "/")
 	// The link goes straight to enrolment, without a step in between.
 	setup := b.get("/settings/2fa/setup")
 	if setup.status != http.StatusOK || setup.doc.first(is("img", "class", "qr")) == nil {
@@ -78,6 +85,10 @@ func TestPagesSettingsActions(t *testing.T) {
 	if p.status != http.StatusUnauthorized || !strings.Contains(p.fieldError(t, "regen-code"),
 		"not right") {
 		t.Errorf("new codes with a wrong code: got %d %q", p.status, p.text())
+	}
+	// The language switcher on that answer leads to a page a GET opens.
+	if p.doc.first(is("input", "name", "next", "value", "/settings")) == nil {
+		t.Errorf("the language switcher after a POST-only form does not lead to /settings")
 	}
 	p = u.submit(p, "/settings/2fa/recovery-codes", map[string]string{"code": u.code()})
 	fresh := recoveryCodesOf(t, p)

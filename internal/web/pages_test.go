@@ -383,6 +383,9 @@ func checkRecoverySignIn(t *testing.T, e *env, email string, codes []string) {
 	if left.doc.first(is("a", "href", "/settings#recovery-codes")) == nil {
 		t.Errorf("after a recovery code: no offer of new codes")
 	}
+	if left.doc.first(is("form", "action", "/settings/2fa/enable")) == nil {
+		t.Errorf("after a recovery code: no offer to set up a new device")
+	}
 	home := b.get("/")
 	if !strings.Contains(home.text(), "You signed in with a recovery code") {
 		t.Errorf("home after a recovery code: got %q", home.text())

@@ -67,6 +67,8 @@ type Server struct {
 	maxBody int64
 	now     func() time.Time
 	rand    io.Reader
+	// mux routes requests; pages ask it which addresses a GET can open.
+	mux *http.ServeMux
 	// cat is the message catalogue, shared by the pages and the key file.
 	cat     *i18n.Catalogue
 	handler http.Handler
@@ -97,7 +99,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.cat = p.cat
-	s.handler = s.chain(s.routes(p))
+	s.mux = s.routes(p)
+	s.handler = s.chain(s.mux)
 	return s, nil
 }
 

@@ -1,5 +1,6 @@
 // clientarea's only script. Every page works without it; it adds a copy
-// button for the secret key on the enrolment page. Content-Security-Policy
+// button for the secret key on the enrolment page, and keeps that page at
+// its top. Content-Security-Policy
 // allows scripts from this site only, so nothing here may be inline.
 "use strict";
 
@@ -17,6 +18,15 @@ document.addEventListener("DOMContentLoaded", function () {
       });
     });
   });
+
+  // The enrolment page focuses the code field, as the customer types the
+  // code last; the browser then scrolls to it, past the QR code that comes
+  // first. Keep the focus but show the page from the top.
+  var code = document.querySelector("input[autofocus]");
+  if (code && document.querySelector("img.qr")) {
+    code.focus({ preventScroll: true });
+    window.scrollTo(0, 0);
+  }
 
   // Close the account menu with Escape, and when focus or a click leaves it.
   document.querySelectorAll("details.account-menu").forEach(function (menu) {
