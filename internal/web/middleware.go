@@ -29,7 +29,7 @@ func (s *Server) chain(h http.Handler) http.Handler {
 		accessLog(s.log, s.now, s.clientIP),
 		observe(s.metrics, s.now),
 		recoverPanic(s.log),
-		securityHeaders,
+		securityHeaders(s.secure),
 		limitBody(s.maxBody),
 		crossOrigin(http.HandlerFunc(s.denyCrossOrigin)),
 	}
@@ -77,7 +77,7 @@ func accessLog(log *slog.Logger, now func() time.Time,
 			log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 				slog.String("method", r.Method), slog.String("route", r.Pattern),
 				slog.String("path", r.URL.Path), slog.Int("status", sw.status()),
-				slog.Duration("duration", now().Sub(start)),
+				slog.Float64("duration_ms", float64(now().Sub(start).Microseconds())/1000),
 				slog.String("request_id", requestIDFrom(r.Context())), slog.String("ip", ip(r)))
 		})
 	}
@@ -136,16 +136,23 @@ func recoverPanic(log *slog.Logger) func(http.Handler) http.Handler {
 
 // securityHeaders sets the headers every answer carries. Cache-Control:
 // no-store keeps secrets, recovery codes and account pages out of every
-// cache; a handler serving static assets may overwrite it.
-func securityHeaders(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Cache-Control", "no-store")
-		next.ServeHTTP(w, r)
-	})
+// cache; a handler serving static assets may overwrite it. Over HTTPS
+// (served directly, or behind a TLS proxy when secure is set) HSTS tells
+// browsers never to try plain HTTP, where a session cookie could be seen.
+func securityHeaders(secure bool) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h := w.Header()
+			h.Set("Content-Security-Policy", contentSecurityPolicy)
+			h.Set("Referrer-Policy", "no-referrer")
+			h.Set("X-Content-Type-Options", "nosniff")
+			h.Set("Cache-Control", "no-store")
+			if secure || r.TLS != nil {
+				h.Set("Strict-Transport-Security", "max-age=31536000")
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
 }
 
 // limitBody bounds request bodies to n bytes. A declared length over the

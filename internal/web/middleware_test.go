@@ -112,7 +112,7 @@ func TestAccessLog(t *testing.T) {
 
 	got := logLine(t, logs.String())
 	want := map[string]any{"msg": "request", "method": "POST", "route": "POST /password/reset",
-		"path": "/password/reset", "status": 418.0, "duration": 250e6,
+		"path": "/password/reset", "status": 418.0, "duration_ms": 250.0,
 		"request_id": "000000000000000000000000", "ip": "198.51.100.7"}
 	for k, v := range want {
 		if got[k] != v {
@@ -200,9 +200,24 @@ func TestRecoverPanicAbort(t *testing.T) {
 }
 
 func TestSecurityHeaders(t *testing.T) {
-	h := securityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	h := securityHeaders(false)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+	if hsts := w.Header().Get("Strict-Transport-Security"); hsts != "" {
+		t.Errorf("plain HTTP got Strict-Transport-Security %q", hsts)
+	}
+	for _, tt := range []struct {
+		name   string
+		secure bool
+		target string
+	}{{"behind a TLS proxy", true, "http://x.test/"}, {"served over TLS", false, "https://x.test/"}} {
+		w := httptest.NewRecorder()
+		securityHeaders(tt.secure)(http.NotFoundHandler()).ServeHTTP(w,
+			httptest.NewRequest("GET", tt.target, nil))
+		if got := w.Header().Get("Strict-Transport-Security"); got != "max-age=31536000" {
+			t.Errorf("%s: got Strict-Transport-Security %q", tt.name, got)
+		}
+	}
 	want := map[string]string{
 		"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; " +
 			"style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; " +
