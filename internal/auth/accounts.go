@@ -55,11 +55,7 @@ func (s *Service) SignUp(ctx context.Context, email, pw string, m Meta) error {
 	if err := CheckPassword(pw); err != nil {
 		return err
 	}
-	if err := s.checkThrottle(ctx, "signup-ip:"+m.IP); err != nil {
-		return err
-	}
-	if err := s.fail(ctx, "signup-ip:"+m.IP, s.policy.SignupsPerIP, s.policy.SignupWindow,
-		s.policy.SignupWindow, s.policy.SignupWindow); err != nil {
+	if _, err := s.take(ctx, "signup-ip:"+addressKey(m.IP), s.policy.perIPHourly()); err != nil {
 		return err
 	}
 	hash, err := s.hasher.Hash(ctx, pw)
@@ -128,28 +124,22 @@ func (s *Service) Login(ctx context.Context, email, pw string, m Meta) (LoginRes
 	if err != nil || len(pw) > 4*MaxPasswordLen {
 		return LoginResult{}, errBadCredentials
 	}
-	ipKey, accountKey := "login-ip:"+m.IP, "login-account:"+email
-	if err := s.checkThrottle(ctx, ipKey); err != nil {
-		return LoginResult{}, err
-	}
-	if err := s.checkThrottle(ctx, accountKey); err != nil {
-		s.recordThrottled(ctx, email, m)
+	ipKey, accountKey := "login-ip:"+addressKey(m.IP), "login-account:"+email
+	if err := s.takePasswordAttempt(ctx, ipKey, accountKey, email, m); err != nil {
 		return LoginResult{}, err
 	}
 	a, err := s.checkPassword(ctx, email, pw)
 	if err != nil {
-		if ErrorCode(err) != CodeInvalidCredentials {
-			return LoginResult{}, err
-		}
-		s.metrics.SignIn("wrong_password")
-		if a.ID != 0 {
-			s.record(ctx, a.ID, EventPasswordFailed, m, "")
-		}
-		if ferr := s.passwordFailed(ctx, ipKey, accountKey); ferr != nil {
-			return LoginResult{}, ferr
+		if ErrorCode(err) == CodeInvalidCredentials {
+			s.metrics.SignIn("wrong_password")
+			if a.ID != 0 {
+				s.record(ctx, a.ID, EventPasswordFailed, m, "")
+			}
 		}
 		return LoginResult{}, err
 	}
+	s.refund(ctx, ipKey)
+	s.refund(ctx, accountKey)
 	return s.startSession(ctx, a, m)
 }
 
@@ -181,31 +171,43 @@ func (s *Service) checkPassword(ctx context.Context, email, pw string) (Account,
 	return a, nil
 }
 
-// recordThrottled puts a refused sign-in into the account's security log,
-// when the address has an account.
-func (s *Service) recordThrottled(ctx context.Context, email string, m Meta) {
-	if a, err := s.store.AccountByEmail(ctx, email); err == nil {
-		s.record(ctx, a.ID, EventThrottled, m, "password")
+// takePasswordAttempt counts a password attempt against the address and
+// the account before the password is checked. A wait that starts on the
+// account goes into its security log, once per wait rather than once per
+// refused request, so that refusals cannot flood the log.
+func (s *Service) takePasswordAttempt(ctx context.Context, ipKey, accountKey, email string,
+	m Meta) error {
+	if _, err := s.take(ctx, ipKey, s.policy.ipLimit()); err != nil {
+		return err
 	}
+	started, err := s.take(ctx, accountKey, s.policy.accountLimit())
+	if started {
+		if a, err := s.store.AccountByEmail(ctx, email); err == nil {
+			s.record(ctx, a.ID, EventThrottled, m, "password")
+		}
+	}
+	return err
 }
 
 // reauthenticate checks the password of a signed-in customer before a
-// sensitive change. Wrong passwords count against the same limits as at
-// sign-in: a stolen session must not become an unthrottled password oracle.
+// sensitive change. Attempts count against the same limits as at sign-in:
+// a stolen session must not become an unthrottled password oracle.
 func (s *Service) reauthenticate(ctx context.Context, a Account, pw string, m Meta) error {
-	ipKey, accountKey := "login-ip:"+m.IP, "login-account:"+a.Email
-	if err := s.checkThrottle(ctx, accountKey); err != nil {
+	ipKey, accountKey := "login-ip:"+addressKey(m.IP), "login-account:"+a.Email
+	if err := s.takePasswordAttempt(ctx, ipKey, accountKey, a.Email, m); err != nil {
 		return err
 	}
 	_, err := s.checkPassword(ctx, a.Email, pw)
-	if ErrorCode(err) != CodeInvalidCredentials {
-		return err
+	switch ErrorCode(err) {
+	case "":
+		s.refund(ctx, ipKey)
+		s.refund(ctx, accountKey)
+		return nil
+	case CodeInvalidCredentials:
+		s.record(ctx, a.ID, EventPasswordFailed, m, "")
+		return Errorf(CodeInvalidCredentials, "the password is wrong")
 	}
-	s.record(ctx, a.ID, EventPasswordFailed, m, "")
-	if err := s.passwordFailed(ctx, ipKey, accountKey); err != nil {
-		return err
-	}
-	return Errorf(CodeInvalidCredentials, "the password is wrong")
+	return err
 }
 
 // rehash upgrades a stored hash made with older, weaker parameters.

@@ -252,3 +252,43 @@ func TestSupportRequestsLimited(t *testing.T) {
 		t.Errorf("an hour later: %v", err)
 	}
 }
+
+// TestPasswordThrottleParallel: guesses sent at the same moment cannot
+// slip past the limit by all passing the check before any is counted.
+func TestPasswordThrottleParallel(t *testing.T) {
+	storetest.EachDialect(t, func(t *testing.T, dialect string) {
+		e := newEnv(t, dialect)
+		a := e.account("parallel@example.com")
+		count := func(codes []auth.Code) (wrong, throttled int) {
+			for _, c := range codes {
+				switch c {
+				case auth.CodeInvalidCredentials:
+					wrong++
+				case auth.CodeThrottled:
+					throttled++
+				default:
+					t.Errorf("unexpected answer %q", c)
+				}
+			}
+			return wrong, throttled
+		}
+		codes := make([]auth.Code, 40)
+		storetest.Race(len(codes), func(i int) {
+			_, err := e.svc.Login(t.Context(), a.Email, fmt.Sprintf("guess %d!", i),
+				meta(fmt.Sprintf("198.51.100.%d", i)))
+			codes[i] = auth.ErrorCode(err)
+		})
+		if wrong, _ := count(codes); wrong != 10 {
+			t.Errorf("one account from many addresses: %d passwords checked, want 10", wrong)
+		}
+		codes = make([]auth.Code, 40)
+		storetest.Race(len(codes), func(i int) {
+			_, err := e.svc.Login(t.Context(), fmt.Sprintf("nobody%d@example.com", i), pw,
+				meta("203.0.113.77"))
+			codes[i] = auth.ErrorCode(err)
+		})
+		if wrong, _ := count(codes); wrong != 20 {
+			t.Errorf("one address, many accounts: %d passwords checked, want 20", wrong)
+		}
+	})
+}

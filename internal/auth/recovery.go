@@ -134,10 +134,8 @@ func (s *Service) RequestSupport(ctx context.Context, token, message string, m M
 	}
 	// Each request e-mails the customer; a few an hour are plenty.
 	key := "support:" + strconv.FormatInt(a.ID, 10)
-	if err := s.checkThrottle(ctx, key); err != nil {
-		return err
-	}
-	if err := s.fail(ctx, key, supportRequestsPerHour, time.Hour, time.Hour, time.Hour); err != nil {
+	l := limit{supportRequestsPerHour, time.Hour, time.Hour, time.Hour}
+	if _, err := s.take(ctx, key, l); err != nil {
 		return err
 	}
 	r, err := s.store.CreateRecoveryRequest(ctx, RecoveryRequest{AccountID: a.ID,
@@ -213,11 +211,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string, m Meta
 	if err != nil {
 		return err
 	}
-	if err := s.checkThrottle(ctx, "reset-ip:"+m.IP); err != nil {
-		return err
-	}
-	if err := s.fail(ctx, "reset-ip:"+m.IP, s.policy.SignupsPerIP, s.policy.SignupWindow,
-		s.policy.SignupWindow, s.policy.SignupWindow); err != nil {
+	if _, err := s.take(ctx, "reset-ip:"+addressKey(m.IP), s.policy.perIPHourly()); err != nil {
 		return err
 	}
 	a, err := s.store.AccountByEmail(ctx, norm)

@@ -39,8 +39,8 @@ const (
 // what makes the limit hold against parallel guesses: of many requests
 // sent at once, only the first few get a reservation, the rest a wait.
 // With totpOnly, the hard limit of NIST SP 800-63B applies as well.
-func (s *Service) reserve(ctx context.Context, accountID int64, totpOnly bool) error {
-	_, err := s.updateGuard(ctx, accountID, func(g *FactorGuard) error {
+func (s *Service) reserve(ctx context.Context, accountID int64, totpOnly bool) (FactorGuard, error) {
+	g, err := s.updateGuard(ctx, accountID, func(g *FactorGuard) error {
 		now := s.now()
 		if wait := g.WaitUntil.Sub(now); wait > 0 {
 			return throttled(wait)
@@ -64,7 +64,17 @@ func (s *Service) reserve(ctx context.Context, accountID int64, totpOnly bool) e
 			s.metrics.SecondFactor("locked")
 		}
 	}
-	return err
+	return g, err
+}
+
+// waitStarted records, once per wait, that wrong codes made the account
+// wait: the attempt that was counted as the last free one, or beyond.
+// Refused attempts are not recorded one by one, or they would flood the
+// customer's security log.
+func (s *Service) waitStarted(ctx context.Context, a Account, g FactorGuard, m Meta) {
+	if g.Consecutive >= s.policy.FreeFailures {
+		s.record(ctx, a.ID, EventThrottled, m, "second factor")
+	}
 }
 
 // settle ends a reserved attempt. By now the code has been spent (its
@@ -123,10 +133,8 @@ func (s *Service) checkTOTP(ctx context.Context, a Account, raw string, m Meta) 
 	if err != nil {
 		return errCodeFormat
 	}
-	if err := s.reserve(ctx, a.ID, true); err != nil {
-		if ErrorCode(err) == CodeThrottled {
-			s.record(ctx, a.ID, EventThrottled, m, "second factor")
-		}
+	g, err := s.reserve(ctx, a.ID, true)
+	if err != nil {
 		return err
 	}
 	o, err := s.matchTOTP(ctx, a, code, m)
@@ -145,6 +153,7 @@ func (s *Service) checkTOTP(ctx context.Context, a Account, raw string, m Meta) 
 	}
 	s.metrics.SecondFactor("wrong")
 	s.record(ctx, a.ID, EventCodeFailed, m, "")
+	s.waitStarted(ctx, a, g, m)
 	return errWrongCode
 }
 
@@ -205,7 +214,8 @@ func (s *Service) checkRecovery(ctx context.Context, a Account, raw string, m Me
 	if err != nil {
 		return 0, errRecoveryFormat
 	}
-	if err := s.reserve(ctx, a.ID, false); err != nil {
+	g, err := s.reserve(ctx, a.ID, false)
+	if err != nil {
 		return 0, err
 	}
 	left, o, err := s.spendRecovery(ctx, a, code)
@@ -216,6 +226,7 @@ func (s *Service) checkRecovery(ctx context.Context, a Account, raw string, m Me
 	if o != accepted {
 		s.metrics.SecondFactor("recovery_wrong")
 		s.record(ctx, a.ID, EventCodeFailed, m, "recovery code")
+		s.waitStarted(ctx, a, g, m)
 		return 0, errWrongRecovery
 	}
 	s.metrics.SecondFactor("recovery_accepted")

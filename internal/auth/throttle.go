@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"net/netip"
 	"time"
 )
 
@@ -11,61 +12,87 @@ const casAttempts = 16
 
 var errContended = &Error{Code: CodeBusy, Message: "the server is busy, try again in a moment"}
 
-// checkThrottle refuses while key is in a wait.
-func (s *Service) checkThrottle(ctx context.Context, key string) error {
-	t, err := s.store.Throttle(ctx, key)
-	if err != nil {
-		return internal("throttle", err)
-	}
-	if wait := t.WaitUntil.Sub(s.now()); wait > 0 {
-		s.metrics.Throttled(throttleKind(key))
-		return throttled(wait)
-	}
-	return nil
+// limit is one throttle: at most n attempts in a window; the attempt after
+// them is refused and starts a wait of base, doubled for every earlier wait
+// (strike) within a day, up to max.
+type limit struct {
+	n                 int
+	window, base, max time.Duration
 }
 
-// passwordFailed counts a wrong password against the address and the account.
-func (s *Service) passwordFailed(ctx context.Context, ipKey, accountKey string) error {
-	p := s.policy
-	if err := s.fail(ctx, ipKey, p.IPFailures, p.IPWindow, p.IPWait, p.IPWait); err != nil {
-		return err
-	}
-	return s.fail(ctx, accountKey, p.AccountFailures, p.AccountWindow, p.AccountWait,
-		p.AccountMaxWait)
+func (p Policy) ipLimit() limit {
+	return limit{p.IPFailures, p.IPWindow, p.IPWait, p.IPWait}
 }
 
-// fail counts one failure for key in a fixed window of length window. The
-// limit-th failure in a window starts a wait of base, doubled for every
-// earlier wait (strike) within a day, up to max.
-func (s *Service) fail(ctx context.Context, key string, limit int, window, base, max time.Duration) error {
+func (p Policy) accountLimit() limit {
+	return limit{p.AccountFailures, p.AccountWindow, p.AccountWait, p.AccountMaxWait}
+}
+
+func (p Policy) perIPHourly() limit {
+	return limit{p.SignupsPerIP, p.SignupWindow, p.SignupWindow, p.SignupWindow}
+}
+
+// take counts an attempt against key before the attempt is made. Counting
+// first, with compare-and-swap, is what makes the limit hold against
+// requests sent at the same moment: each takes one of the n places or is
+// refused, however many arrive together. An attempt that turns out right
+// gives its place back with refund, so only failures use up the budget.
+// started reports that this call began a wait, for the security log.
+func (s *Service) take(ctx context.Context, key string, l limit) (started bool, err error) {
 	for range casAttempts {
 		t, err := s.store.Throttle(ctx, key)
 		if err != nil {
-			return internal("throttle", err)
+			return false, internal("throttle", err)
 		}
 		now := s.now()
-		if now.Sub(t.WindowStart) >= window {
+		if wait := t.WaitUntil.Sub(now); wait > 0 {
+			s.metrics.Throttled(throttleKind(key))
+			return false, throttled(wait)
+		}
+		if now.Sub(t.WindowStart) >= l.window {
 			t.Count, t.WindowStart = 0, now
 		}
 		if now.Sub(t.WaitUntil) >= 24*time.Hour {
 			t.Strikes = 0
 		}
-		t.Count++
-		if t.Count >= limit {
-			t.WaitUntil = now.Add(backoff(base, max, t.Strikes))
-			t.Strikes++
-			t.Count, t.WindowStart = 0, now
+		var wait time.Duration
+		if t.Count >= l.n {
+			wait = backoff(l.base, l.max, t.Strikes)
+			t.WaitUntil, t.Strikes, t.Count, t.WindowStart = now.Add(wait), t.Strikes+1, 0, now
+		} else {
+			t.Count++
 		}
 		t.Version++
 		ok, err := s.store.SwapThrottle(ctx, t)
 		if err != nil {
-			return internal("throttle", err)
+			return false, internal("throttle", err)
 		}
-		if ok {
-			return nil
+		if !ok {
+			continue
+		}
+		if wait > 0 {
+			s.metrics.Throttled(throttleKind(key))
+			return true, throttled(wait)
+		}
+		return false, nil
+	}
+	return false, errContended
+}
+
+// refund gives back the place an attempt took, once it proved right. A
+// failure to do so is only logged: the attempt has succeeded.
+func (s *Service) refund(ctx context.Context, key string) {
+	for range casAttempts {
+		t, err := s.store.Throttle(ctx, key)
+		if err != nil || t.Count == 0 {
+			return
+		}
+		t.Count--
+		t.Version++
+		if ok, err := s.store.SwapThrottle(ctx, t); ok || err != nil {
+			return
 		}
 	}
-	return errContended
 }
 
 // backoff is base doubled n times, at most max.
@@ -93,4 +120,19 @@ func throttleKind(key string) string {
 		}
 	}
 	return key
+}
+
+// addressKey is the part of a client address that per-address limits count
+// by: an IPv4 address, or the /64 network of an IPv6 one, since a single
+// IPv6 customer line usually holds a whole /64 to pick addresses from.
+func addressKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || !a.Is6() || a.Is4In6() {
+		return ip
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return ip
+	}
+	return p.String()
 }
