@@ -237,7 +237,11 @@ func (s *Service) ChangePassword(ctx context.Context, a Account, current, next s
 	if err := s.reauthenticate(ctx, a, current, m); err != nil {
 		return err
 	}
-	if err := s.setPassword(ctx, a.ID, next, m.Session); err != nil {
+	hash, err := s.hasher.Hash(ctx, next)
+	if err != nil {
+		return hashError(err)
+	}
+	if err := s.setPassword(ctx, a.ID, hash, m.Session); err != nil {
 		return err
 	}
 	s.record(ctx, a.ID, EventPasswordChanged, m, "")
@@ -245,16 +249,18 @@ func (s *Service) ChangePassword(ctx context.Context, a Account, current, next s
 	return nil
 }
 
-func (s *Service) setPassword(ctx context.Context, accountID int64, pw string, keep []byte) error {
-	hash, err := s.hasher.Hash(ctx, pw)
-	if err != nil {
-		return hashError(err)
-	}
+// setPassword stores a new password hash and ends what the old password
+// opened: every session but keep, and every password-reset link not yet
+// used.
+func (s *Service) setPassword(ctx context.Context, accountID int64, hash string, keep []byte) error {
 	if err := s.store.SetPasswordHash(ctx, accountID, hash); err != nil {
 		return internal("set password", err)
 	}
 	if err := s.store.DeleteSessions(ctx, accountID, keep); err != nil {
 		return internal("end sessions", err)
+	}
+	if err := s.store.DeleteTokens(ctx, accountID, TokenPasswordReset); err != nil {
+		return internal("end reset links", err)
 	}
 	return nil
 }

@@ -292,3 +292,23 @@ func TestPasswordThrottleParallel(t *testing.T) {
 		}
 	})
 }
+
+// TestResetLinksEndWithPasswordChange: a reset link mailed before the
+// password changed, by another link or in settings, no longer works.
+func TestResetLinksEndWithPasswordChange(t *testing.T) {
+	e := newEnv(t, storetest.SQLite)
+	a := e.account("links@example.com")
+	early := e.requestReset(a.Email)
+	if err := e.svc.ChangePassword(t.Context(), a, pw, "another password 1", meta(ip)); err != nil {
+		t.Fatalf("ChangePassword: %v", err)
+	}
+	err := e.svc.ResetPassword(t.Context(), early, "attacker password", meta(ip))
+	wantCode(t, err, auth.CodeNotFound)
+
+	first, second := e.requestReset(a.Email), e.requestReset(a.Email)
+	if err := e.svc.ResetPassword(t.Context(), second, "reset password 1", meta(ip)); err != nil {
+		t.Fatalf("ResetPassword: %v", err)
+	}
+	err = e.svc.ResetPassword(t.Context(), first, "attacker password", meta(ip))
+	wantCode(t, err, auth.CodeNotFound)
+}

@@ -237,6 +237,12 @@ func (s *Service) ResetPassword(ctx context.Context, token, pw string, m Meta) e
 	if err := CheckPassword(pw); err != nil {
 		return err
 	}
+	// Hash before the link is spent: a busy server (503) must leave the
+	// customer a link that still works.
+	hash, err := s.hasher.Hash(ctx, pw)
+	if err != nil {
+		return hashError(err)
+	}
 	t, err := s.useToken(ctx, token, TokenPasswordReset)
 	if err != nil {
 		return err
@@ -245,7 +251,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, pw string, m Meta) e
 	if err != nil {
 		return internal("password reset", err)
 	}
-	if err := s.setPassword(ctx, a.ID, pw, nil); err != nil {
+	if err := s.setPassword(ctx, a.ID, hash, nil); err != nil {
 		return err
 	}
 	s.record(ctx, a.ID, EventPasswordReset, m, "")

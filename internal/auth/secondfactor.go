@@ -3,6 +3,7 @@ package auth
 import (
 	"bytes"
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/clientarea/clientarea/internal/mail"
@@ -201,7 +202,13 @@ func (s *Service) replay(ctx context.Context, a Account, credID int64, m Meta) {
 		return
 	}
 	for _, c := range creds {
-		if c.ID == credID && (!bytes.Equal(c.LastSession, m.Session) || c.LastIP != m.IP) {
+		if c.ID != credID || bytes.Equal(c.LastSession, m.Session) && c.LastIP == m.IP {
+			continue
+		}
+		// One warning an hour is enough; more would let whoever replays
+		// codes flood the customer's mailbox.
+		key := "replay-notice:" + strconv.FormatInt(a.ID, 10)
+		if _, err := s.take(ctx, key, limit{1, time.Hour, time.Hour, time.Hour}); err == nil {
 			s.notify(ctx, a, mail.CodeReplayed, m, mail.NoticeData{})
 		}
 	}

@@ -365,6 +365,14 @@ func TestReplayNotice(t *testing.T) {
 		if got := replayed(); got != 1 {
 			t.Fatalf("notices after a replay from another session: got %d, want 1", got)
 		}
+		// Replaying on and on does not flood the mailbox: one notice an hour.
+		for range 5 {
+			_, err = e.svc.SecondFactor(t.Context(), e.half(a), "732303", meta("198.51.100.7"))
+			wantCode(t, err, auth.CodeInvalidCode)
+		}
+		if got := replayed(); got != 1 {
+			t.Fatalf("notices after six replays: got %d, want 1", got)
+		}
 
 		// A double click: the same session and address send one code twice.
 		e.clock.Add(30 * time.Second)

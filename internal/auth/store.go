@@ -67,6 +67,8 @@ type Store interface {
 	Events(ctx context.Context, accountID int64, before int64, limit int) ([]Event, error)
 
 	CreateToken(ctx context.Context, t Token) error
+	// DeleteTokens withdraws an account's tokens of one purpose.
+	DeleteTokens(ctx context.Context, accountID int64, purpose TokenPurpose) error
 	// UseToken marks an unexpired, unused token used and returns it.
 	UseToken(ctx context.Context, hash []byte, purpose TokenPurpose, now time.Time) (Token, error)
 

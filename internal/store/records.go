@@ -50,6 +50,17 @@ func (s *Store) CreateToken(ctx context.Context, t auth.Token) error {
 	return nil
 }
 
+// DeleteTokens withdraws an account's tokens of one purpose, so that a
+// reset link mailed before a password change stops working.
+func (s *Store) DeleteTokens(ctx context.Context, accountID int64, purpose auth.TokenPurpose) error {
+	_, err := s.exec(ctx, "DELETE FROM tokens WHERE account_id = ? AND purpose = ?", accountID,
+		purpose)
+	if err != nil {
+		return fmt.Errorf("store: delete tokens: %w", err)
+	}
+	return nil
+}
+
 // UseToken spends a token with one conditional update.
 func (s *Store) UseToken(ctx context.Context, hash []byte, purpose auth.TokenPurpose,
 	now time.Time) (auth.Token, error) {
