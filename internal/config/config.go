@@ -244,7 +244,8 @@ func apply(fs *flag.FlagSet, fromFlags map[string]bool, values map[string]string
 			return fmt.Errorf("config: unknown setting %q %s", name, where)
 		}
 		if err := fs.Set(name, v); err != nil {
-			return fmt.Errorf("config: %s %s: %w", name, where, err)
+			return fmt.Errorf("config: %s = %q %s: %w (see docs/configuration.md)", name, v,
+				where, err)
 		}
 	}
 	return nil
@@ -298,6 +299,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Data == "" {
 		errs = append(errs, errors.New("data must name a folder"))
+	}
+	if strings.TrimSpace(c.Issuer) == "" {
+		errs = append(errs, errors.New("issuer must not be empty"))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("config: %w", errors.Join(errs...))

@@ -94,6 +94,7 @@ func TestInvalid(t *testing.T) {
 		{"unknown file key", []string{"--config", file}, nil, "no-such-setting"},
 		{"missing file", []string{"--config", file + ".missing"}, nil, "no such file"},
 		{"zero conns", []string{"--db-max-conns", "0"}, nil, "db-max-conns"},
+		{"empty issuer", nil, map[string]string{"CLIENTAREA_ISSUER": " "}, "issuer"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
