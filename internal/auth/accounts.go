@@ -28,10 +28,25 @@ func NormalizeEmail(s string) (string, error) {
 		return "", Errorf(CodeInvalidInput, "enter a valid e-mail address")
 	}
 	addr, err := mail.ParseAddress(s)
-	if err != nil || addr.Address != s || addr.Name != "" {
+	if err != nil || addr.Address != s || addr.Name != "" || !printableASCII(s) {
 		return "", Errorf(CodeInvalidInput, "enter a valid e-mail address")
 	}
 	return strings.ToLower(s), nil
+}
+
+// printableASCII reports whether s is visible ASCII only. Addresses are
+// kept to it: Unicode lower-casing folds look-alikes together (the Kelvin
+// sign becomes k), invisible characters make look-alike accounts, and
+// non-ASCII addresses need SMTPUTF8 from every mail server on the way.
+// TODO: internationalised addresses (.рф domains in punycode are already
+// fine) need a normalisation policy before they can be allowed.
+func printableASCII(s string) bool {
+	for i := range len(s) {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // CheckPassword applies the length rules to a new password.

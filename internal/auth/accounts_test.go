@@ -312,3 +312,25 @@ func TestResetLinksEndWithPasswordChange(t *testing.T) {
 	err = e.svc.ResetPassword(t.Context(), first, "attacker password", meta(ip))
 	wantCode(t, err, auth.CodeNotFound)
 }
+
+func TestNormalizeEmail(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{" Alice@Example.COM ", "alice@example.com", true},
+		{"bob+tag@xn--80a1acny.xn--p1ai", "bob+tag@xn--80a1acny.xn--p1ai", true},
+		{"\u212aate@example.com", "", false},  // Kelvin sign, lower-cases to k
+		{"a\u200b@example.com", "", false},    // zero-width space
+		{"\u0430lice@example.com", "", false}, // Cyrillic a
+		{"Alice <alice@example.com>", "", false},
+		{"alice@", "", false},
+		{"", "", false},
+	}
+	for _, tt := range tests {
+		got, err := auth.NormalizeEmail(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("NormalizeEmail(%q): got %q, %v; want %q, ok %v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}
