@@ -387,7 +387,7 @@ func (p *pages) setLang(w http.ResponseWriter, r *http.Request) {
 // rememberLang stores lang in the account of the session, if any. A
 // failure is only logged: the page is shown in lang anyway.
 func (p *pages) rememberLang(r *http.Request, lang i18n.Lang) {
-	_, a, err := p.s.svc.Authenticate(r.Context(), p.s.sessionToken(r))
+	_, a, err := p.s.svc.RequireFull(r.Context(), p.s.sessionToken(r))
 	if err != nil || a.Lang == string(lang) {
 		return
 	}

@@ -123,7 +123,11 @@ func (p *pages) login(w http.ResponseWriter, r *http.Request) {
 	}
 	p.s.endReplaced(r)
 	p.s.setSession(w, r, res.Token)
-	p.followLang(r, res.Account, v.L.Lang())
+	// Only a full sign-in may change the account: the password alone must
+	// not decide the language of the customer's security e-mails.
+	if !res.SecondFactor {
+		p.followLang(r, res.Account, v.L.Lang())
+	}
 	if res.SecondFactor {
 		redirect(w, r, withNext("/login/code", next))
 		return
