@@ -86,7 +86,7 @@ func (a *app) init(ctx context.Context, s sys) error {
 	if err := checkKey(ctx, a.store, keys.Keyring()); err != nil {
 		return err
 	}
-	mailer, err := mail.Open(a.cfg.SMTPURL, filepath.Join(a.cfg.Data, "outbox"), a.cfg.MailFrom)
+	mailer, err := mail.Open(a.cfg.SMTPURL, filepath.Join(a.cfg.Data, "outbox"), a.cfg.From())
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/mail"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -55,7 +56,6 @@ func Defaults() Config {
 		Addr:           "127.0.0.1:8080",
 		Data:           "./data",
 		Issuer:         "Client Area",
-		MailFrom:       "Client Area <no-reply@localhost>",
 		LogFormat:      "text",
 		LogLevel:       "info",
 		HashMemoryKiB:  19456,
@@ -315,6 +315,14 @@ func (c *Config) DatabaseDSN() string {
 		return c.DatabaseURL
 	}
 	return filepath.Join(c.Data, "clientarea.db")
+}
+
+// From is MailFrom, or the issuer's name at no-reply@localhost.
+func (c *Config) From() string {
+	if c.MailFrom != "" {
+		return c.MailFrom
+	}
+	return (&mail.Address{Name: c.Issuer, Address: "no-reply@localhost"}).String()
 }
 
 // PublicURL is BaseURL, or an address derived from Addr.
