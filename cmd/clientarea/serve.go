@@ -101,7 +101,13 @@ func (a *app) listen(ctx context.Context, h http.Handler, s sys) error {
 		go func() { errc <- msrv.Serve(mln) }()
 		a.log.Info("metrics listening", "addr", mln.Addr().String())
 	}
-	a.log.Info("listening", "addr", ln.Addr().String(), "version", buildInfo().Version)
+	a.log.Info("listening", "addr", ln.Addr().String(), "version", buildInfo().Version,
+		"database", a.store.Dialect(), "base_url", a.cfg.PublicURL())
+	if host, _, _ := net.SplitHostPort(a.cfg.Addr); a.cfg.BaseURL == "" &&
+		(host == "" || net.ParseIP(host).IsUnspecified()) {
+		a.log.Warn("set --base-url: links in e-mails point at the listen address",
+			"base_url", a.cfg.PublicURL())
+	}
 	if s.ready != nil {
 		s.ready(ln.Addr().String())
 	}
