@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -103,8 +105,19 @@ func (a *app) init(ctx context.Context, s sys) error {
 		password.WithQueueWait(a.metrics.HashQueueWait))
 	a.svc, err = auth.NewService(auth.Config{Store: a.store, Hasher: hasher, Keyring: keys,
 		Mailer: mailer, Issuer: a.cfg.Issuer, BaseURL: a.cfg.PublicURL(), Logger: a.log,
-		Metrics: a.metrics, Now: s.now})
+		Metrics: a.metrics, Now: s.now, DeviceKey: deviceKey(keys.Keyring().Primary())})
 	return err
+}
+
+// deviceKey derives the key that signs device tokens from the sealing key,
+// so every instance of an installation agrees on it without one more
+// secret to distribute. A key rotation makes browsers' device tokens
+// unknown; they count against the account's limit until the next correct
+// password gives them new ones.
+func deviceKey(k seal.Key) []byte {
+	mac := hmac.New(sha256.New, k[:])
+	mac.Write([]byte("clientarea device tokens"))
+	return mac.Sum(nil)
 }
 
 func (a *app) Close() error { return a.store.Close() }

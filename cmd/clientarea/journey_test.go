@@ -241,3 +241,22 @@ func TestIssuerInQRCode(t *testing.T) {
 		t.Errorf("issuer parameter: got %q, want %q", got, issuer)
 	}
 }
+
+// TestKnownBrowserNotLockedOut: a guesser's wrong passwords start the
+// account's wait, but the customer's own browser, which signed in before
+// and kept its device cookie, still gets in.
+func TestKnownBrowserNotLockedOut(t *testing.T) {
+	ts := startServer(t, nil, nil)
+	customer := ts.client(t)
+	customer.must(201, "POST", "/api/v1/signup", map[string]string{"email": alice, "password": alicePW})
+	customer.must(200, "POST", "/api/v1/login", map[string]string{"email": alice, "password": alicePW})
+	customer.must(204, "POST", "/api/v1/logout", nil)
+
+	guesser := ts.client(t)
+	for i := range 10 {
+		guesser.must(401, "POST", "/api/v1/login",
+			map[string]string{"email": alice, "password": "guess number " + str(i)})
+	}
+	guesser.must(429, "POST", "/api/v1/login", map[string]string{"email": alice, "password": alicePW})
+	customer.must(200, "POST", "/api/v1/login", map[string]string{"email": alice, "password": alicePW})
+}

@@ -2,6 +2,9 @@ package auth
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"net/mail"
 	"strings"
@@ -128,6 +131,11 @@ type LoginResult struct {
 	// SecondFactor is true when the session is only half signed in and
 	// must be completed with a code or a recovery code.
 	SecondFactor bool
+	// Device is a token for the client to keep (a long-lived cookie) and
+	// send back as Meta.Device: it proves the client once knew the
+	// password, and gives it a password budget of its own, so that a
+	// guesser elsewhere cannot lock the customer out of a known browser.
+	Device string
 }
 
 var errBadCredentials = Errorf(CodeInvalidCredentials, "wrong e-mail or password")
@@ -139,7 +147,7 @@ func (s *Service) Login(ctx context.Context, email, pw string, m Meta) (LoginRes
 	if err != nil || len(pw) > 4*MaxPasswordLen {
 		return LoginResult{}, errBadCredentials
 	}
-	ipKey, accountKey := "login-ip:"+addressKey(m.IP), "login-account:"+email
+	ipKey, accountKey := "login-ip:"+addressKey(m.IP), s.accountKey(email, m.Device)
 	if err := s.takePasswordAttempt(ctx, ipKey, accountKey, email, m); err != nil {
 		return LoginResult{}, err
 	}
@@ -155,7 +163,34 @@ func (s *Service) Login(ctx context.Context, email, pw string, m Meta) (LoginRes
 	}
 	s.refund(ctx, ipKey)
 	s.refund(ctx, accountKey)
-	return s.startSession(ctx, a, m)
+	res, err := s.startSession(ctx, a, m)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	res.Device = s.deviceToken(email)
+	return res, nil
+}
+
+// accountKey names the password budget an attempt counts against: the
+// account's, shared by everyone who tries it, or, for a client that shows
+// a device token of this address, that client's own (OWASP's device
+// cookies). Only someone who once had the right password holds one.
+func (s *Service) accountKey(email, device string) string {
+	if t := s.deviceToken(email); t != "" && hmac.Equal([]byte(device), []byte(t)) {
+		return "login-device:" + email
+	}
+	return "login-account:" + email
+}
+
+// deviceToken is the device token of an address: an HMAC under the
+// service's device key, so it needs no storage and cannot be forged.
+func (s *Service) deviceToken(email string) string {
+	if len(s.device) == 0 {
+		return ""
+	}
+	mac := hmac.New(sha256.New, s.device)
+	mac.Write([]byte("device\x00" + email))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
 
 // checkPassword returns the account when pw is its password; with a wrong
@@ -208,7 +243,7 @@ func (s *Service) takePasswordAttempt(ctx context.Context, ipKey, accountKey, em
 // sensitive change. Attempts count against the same limits as at sign-in:
 // a stolen session must not become an unthrottled password oracle.
 func (s *Service) reauthenticate(ctx context.Context, a Account, pw string, m Meta) error {
-	ipKey, accountKey := "login-ip:"+addressKey(m.IP), "login-account:"+a.Email
+	ipKey, accountKey := "login-ip:"+addressKey(m.IP), s.accountKey(a.Email, m.Device)
 	if err := s.takePasswordAttempt(ctx, ipKey, accountKey, a.Email, m); err != nil {
 		return err
 	}

@@ -334,3 +334,36 @@ func TestNormalizeEmail(t *testing.T) {
 		}
 	}
 }
+
+// TestKnownDeviceNotLockedOut: a guesser who starts the account's wait does
+// not lock out a browser that signed in with the right password before.
+func TestKnownDeviceNotLockedOut(t *testing.T) {
+	e := newEnv(t, storetest.SQLite)
+	a := e.account("known-device@example.com")
+	res, err := e.svc.Login(t.Context(), a.Email, pw, meta(ip))
+	if err != nil || res.Device == "" {
+		t.Fatalf("Login: got device token %q, %v", res.Device, err)
+	}
+	for i := range 11 {
+		_, err := e.svc.Login(t.Context(), a.Email, "guess!!", meta(fmt.Sprintf("198.51.100.%d", i)))
+		if i == 10 {
+			wantCode(t, err, auth.CodeThrottled)
+		}
+	}
+	_, err = e.svc.Login(t.Context(), a.Email, pw, meta(ip))
+	wantCode(t, err, auth.CodeThrottled)
+
+	known := meta(ip)
+	known.Device = res.Device
+	if _, err := e.svc.Login(t.Context(), a.Email, pw, known); err != nil {
+		t.Fatalf("the known browser during the guesser's wait: %v", err)
+	}
+	// A token of another address, or a made-up one, buys nothing.
+	other := e.account("other-device@example.com")
+	forged := meta(ip)
+	forged.Device = res.Device
+	for range 11 {
+		_, err = e.svc.Login(t.Context(), other.Email, "guess!!", forged)
+	}
+	wantCode(t, err, auth.CodeThrottled)
+}

@@ -112,6 +112,9 @@ type Config struct {
 	Metrics Metrics
 	Now     func() time.Time
 	Rand    io.Reader
+	// DeviceKey signs device tokens (see LoginResult.Device). Without it
+	// no device is recognised and every sign-in shares the account's limit.
+	DeviceKey []byte
 }
 
 // Service carries out every rule of accounts, sign-in and second factors.
@@ -128,6 +131,7 @@ type Service struct {
 	metrics Metrics
 	now     func() time.Time
 	rand    io.Reader
+	device  []byte
 }
 
 // NewService checks cfg and fills in its defaults.
@@ -138,7 +142,7 @@ func NewService(cfg Config) (*Service, error) {
 	s := &Service{
 		store: cfg.Store, hasher: cfg.Hasher, keys: cfg.Keyring, mailer: cfg.Mailer,
 		issuer: cfg.Issuer, baseURL: cfg.BaseURL, policy: cfg.Policy, log: cfg.Logger,
-		metrics: cfg.Metrics, now: cfg.Now, rand: cfg.Rand,
+		metrics: cfg.Metrics, now: cfg.Now, rand: cfg.Rand, device: cfg.DeviceKey,
 	}
 	if s.issuer == "" {
 		s.issuer = "Client Area"
@@ -176,6 +180,9 @@ type Meta struct {
 	UserAgent string
 	// Session is the hash of the caller's session id, when there is one.
 	Session []byte
+	// Device is the device token the browser or client kept from an
+	// earlier correct password (LoginResult.Device), if any.
+	Device string
 }
 
 // newToken returns a random 256-bit token and the hash under which it is

@@ -171,7 +171,7 @@ func Config(t testing.TB, st auth.Store, now func() time.Time) (auth.Config, str
 	// goroutines at once and must not fail with ErrBusy.
 	hasher := password.NewHasher(hasherParams(), 0, time.Minute)
 	cfg := auth.Config{Store: st, Hasher: hasher, Keyring: keys, Mailer: outbox,
-		BaseURL: BaseURL, Now: now}
+		BaseURL: BaseURL, Now: now, DeviceKey: key[:]}
 	return cfg, dir
 }
 

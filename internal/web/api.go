@@ -122,6 +122,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.endReplaced(r)
 	s.setSession(w, r, res.Token)
+	s.rememberDevice(w, r, res.Device)
 	if res.SecondFactor {
 		writeJSON(w, http.StatusOK, status{"second_factor_required"})
 		return nil

@@ -123,6 +123,7 @@ func (p *pages) login(w http.ResponseWriter, r *http.Request) {
 	}
 	p.s.endReplaced(r)
 	p.s.setSession(w, r, res.Token)
+	p.s.rememberDevice(w, r, res.Device)
 	// Only a full sign-in may change the account: the password alone must
 	// not decide the language of the customer's security e-mails.
 	if !res.SecondFactor {

@@ -22,6 +22,9 @@ import (
 // SessionCookie is the name of the cookie that carries the session id.
 const SessionCookie = "clientarea_session"
 
+// DeviceCookie holds the device token of an earlier correct password.
+const DeviceCookie = "clientarea_device"
+
 // DefaultMaxBodyBytes bounds request bodies when Config.MaxBodyBytes is 0.
 const DefaultMaxBodyBytes = 64 << 10
 
@@ -117,7 +120,22 @@ func (s *Server) meta(r *http.Request) auth.Meta {
 	if token := s.sessionToken(r); token != "" {
 		m.Session = auth.HashToken(token)
 	}
+	if c, err := r.Cookie(DeviceCookie); err == nil && len(c.Value) <= 64 {
+		m.Device = c.Value
+	}
 	return m
+}
+
+// rememberDevice keeps the device token of a correct password for a year:
+// with it, this browser's sign-ins have a password budget of their own,
+// which a guesser elsewhere cannot use up.
+func (s *Server) rememberDevice(w http.ResponseWriter, r *http.Request, token string) {
+	if token == "" {
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: DeviceCookie, Value: token, Path: "/",
+		MaxAge: 365 * 24 * 60 * 60, HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Secure: s.secure || r.TLS != nil})
 }
 
 // setSession hands the browser a session id. HttpOnly keeps it from
