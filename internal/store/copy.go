@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"strings"
 )
 
@@ -81,7 +82,15 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 	if s.dialect != SQLite {
 		return fmt.Errorf("store: backup: use pg_dump for PostgreSQL")
 	}
+	// The copy holds everything the database does; create it private
+	// before SQLite writes into it.
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("store: backup: %w", err)
+	}
+	f.Close()
 	if _, err := s.read.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
+		os.Remove(path)
 		return fmt.Errorf("store: backup: %w", err)
 	}
 	return nil

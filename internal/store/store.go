@@ -96,12 +96,18 @@ func openSQLite(path string, opt Options) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("store: create data folder: %w", err)
 	}
+	// SQLite creates the database, and its -wal and -shm files after it,
+	// with the mode of the file; an empty file is an empty database, so
+	// making it first keeps all three private whatever the umask.
+	if f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600); err == nil {
+		f.Close()
+	}
 	// WAL lets readers go on while the one writer writes; NORMAL sync is
 	// safe with WAL (a crash may lose the last commits, never corrupt).
 	base := "file:" + uriEscaper.Replace(path) +
 		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
-	read, err := sql.Open("sqlite", base)
+	read, err := openSQLiteDB(base)
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
 	}
@@ -109,7 +115,7 @@ func openSQLite(path string, opt Options) (*Store, error) {
 	read.SetMaxIdleConns(opt.MaxConns)
 	// BEGIN IMMEDIATE takes the write lock at the start of a transaction,
 	// so a transaction never fails half-way on an upgrade from read to write.
-	write, err := sql.Open("sqlite", base+"&_txlock=immediate")
+	write, err := openSQLiteDB(base + "&_txlock=immediate")
 	if err != nil {
 		read.Close()
 		return nil, fmt.Errorf("store: open sqlite: %w", err)

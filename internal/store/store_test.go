@@ -246,3 +246,30 @@ func TestOpenSQLitePath(t *testing.T) {
 		})
 	}
 }
+
+// TestSQLiteFilesPrivate: the database and its copies hold password hashes
+// and sealed secrets; nobody but the owner may read them.
+func TestSQLiteFilesPrivate(t *testing.T) {
+	dir := t.TempDir()
+	st, err := store.Open(t.Context(), filepath.Join(dir, "db.sqlite"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	backup := filepath.Join(dir, "backup.sqlite")
+	if err := st.Backup(t.Context(), backup); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"db.sqlite", "db.sqlite-wal", "backup.sqlite"} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+			t.Errorf("%s: got mode %v, want no access for group and others", name, perm)
+		}
+	}
+}
