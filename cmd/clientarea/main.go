@@ -45,6 +45,7 @@ func commands() []command {
 		{"migrate", "bring the database schema up to date and exit", migrate},
 		{"admin", "support and operator tools (create-user, reset-2fa, rotate-key, backup, migrate-to)", admin},
 		{"version", "print the version", printVersion},
+		{"bench", "measure a server under load (docs/benchmarks.md)", bench},
 	}
 }
 

@@ -103,6 +103,9 @@ func TestDatabaseSize(t *testing.T) {
 		if err != nil {
 			t.Fatalf("BulkAccounts: %v", err)
 		}
+		if err := st.Analyze(t.Context()); err != nil {
+			t.Fatalf("Analyze: %v", err)
+		}
 		after, err := st.DatabaseSize(t.Context())
 		// 2000 rows of at least 64 bytes of secret each: 128 kB at least.
 		if err != nil || after-before < 2000*64 {

@@ -1,0 +1,660 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/clientarea/clientarea/internal/auth"
+	"github.com/clientarea/clientarea/internal/config"
+	"github.com/clientarea/clientarea/internal/loadtest"
+	"github.com/clientarea/clientarea/internal/password"
+	"github.com/clientarea/clientarea/internal/recoverycode"
+	"github.com/clientarea/clientarea/internal/store"
+)
+
+// benchScenarios are the measurements of `clientarea bench`, in the
+// order they run; docs/benchmarks.md describes each.
+func benchScenarios() []string {
+	return []string{"idle", "second-factor", "signin", "flood", "scale"}
+}
+
+// benchOptions are the settings of one `clientarea bench` run.
+type benchOptions struct {
+	url, data, databaseURL, serverBin, work, jsonPath string
+	serverPID                                         int
+	accounts, scaleBase, scaleAccounts                int
+	requests, signinConcurrency, flood                int
+	duration                                          time.Duration
+	levels                                            []int
+	scenarios                                         map[string]bool
+	hash                                              password.Params
+	keep                                              bool
+}
+
+func parseBenchFlags(args []string, s sys) (benchOptions, error) {
+	var o benchOptions
+	d := config.Defaults()
+	fs := flagSet("bench", s)
+	fs.StringVar(&o.url, "url", "", "load the running server at http://127.0.0.1:PORT instead "+
+		"of starting one; --data or --database-url then name its database")
+	fs.IntVar(&o.serverPID, "server-pid", 0, "with --url: the server's process id, for its "+
+		"memory and CPU figures")
+	fs.StringVar(&o.data, "data", "", "with --url: the server's data folder")
+	fs.StringVar(&o.databaseURL, "database-url", "", "postgres:// URL of an empty database on "+
+		"127.0.0.1 (default: SQLite in a fresh data folder)")
+	fs.IntVar(&o.accounts, "accounts", 100000, "accounts with 2FA on for the main scenarios")
+	fs.IntVar(&o.scaleBase, "scale-base", 1000, "accounts in the scale test's small database")
+	fs.IntVar(&o.scaleAccounts, "scale-accounts", 1000000, "accounts in its large database")
+	fs.IntVar(&o.requests, "requests", 20000, "most requests of one measurement")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "longest time of one measurement")
+	fs.IntVar(&o.signinConcurrency, "signin-concurrency", 8, "customers signing in at once")
+	fs.IntVar(&o.flood, "flood", 1000, "sign-ins that start at once in the flood")
+	fs.StringVar(&o.jsonPath, "json", "", "also write the results to this file as JSON")
+	fs.StringVar(&o.serverBin, "server-bin", "", "the clientarea binary to start "+
+		"(default: this program)")
+	fs.StringVar(&o.work, "work", "", "folder for the data folder and the server logs "+
+		"(default: a temporary folder, removed afterwards)")
+	fs.BoolVar(&o.keep, "keep", false, "keep the temporary folder")
+	mem := fs.Uint("hash-memory", d.HashMemoryKiB, "argon2id memory in KiB (the server's)")
+	iter := fs.Uint("hash-iterations", d.HashIterations, "argon2id iterations (the server's)")
+	lanes := fs.Uint("hash-lanes", d.HashLanes, "argon2id lanes (the server's)")
+	levels := fs.String("levels", "1,8,64", "concurrencies of the second-factor measurement")
+	scenarios := fs.String("scenarios", strings.Join(benchScenarios(), ","), "what to measure")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	o.hash = password.Params{Memory: uint32(*mem), Iterations: uint32(*iter),
+		Parallelism: uint8(*lanes), SaltLen: 16, KeyLen: 32}
+	var err error
+	if o.levels, err = parseLevels(*levels); err != nil {
+		return o, err
+	}
+	if o.scenarios, err = parseScenarios(*scenarios); err != nil {
+		return o, err
+	}
+	return o, o.check()
+}
+
+func parseLevels(s string) ([]int, error) {
+	var out []int
+	for part := range strings.SplitSeq(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(part))
+		if err != nil || n < 1 || n > 4096 {
+			return nil, fmt.Errorf("--levels: %q is not a concurrency from 1 to 4096", part)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func parseScenarios(s string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		if !slices.Contains(benchScenarios(), part) {
+			return nil, fmt.Errorf("--scenarios: unknown scenario %q (known: %s)", part,
+				strings.Join(benchScenarios(), ", "))
+		}
+		out[part] = true
+	}
+	return out, nil
+}
+
+func (o *benchOptions) check() error {
+	if err := o.hash.Validate(); err != nil {
+		return err
+	}
+	switch {
+	case o.accounts < 1 || o.requests < 1 || o.duration <= 0 || o.signinConcurrency < 1:
+		return errors.New("--accounts, --requests, --duration and --signin-concurrency " +
+			"must be positive")
+	case o.flood < 2 || o.flood > 5000:
+		return errors.New("--flood must be from 2 to 5000")
+	case o.scenarios["scale"] && (o.scaleBase < 2 || o.scaleBase > o.accounts ||
+		o.scaleAccounts <= o.accounts):
+		// The scale test loads the small database first and grows it to
+		// the large one last, with the main scenarios in between.
+		return errors.New("want 2 <= --scale-base <= --accounts < --scale-accounts")
+	}
+	if o.databaseURL != "" {
+		if err := checkLoopbackDatabase(o.databaseURL); err != nil {
+			return err
+		}
+	}
+	if o.url == "" {
+		return nil
+	}
+	if err := loadtest.CheckLoopback(o.url); err != nil {
+		return err
+	}
+	if o.data == "" && o.databaseURL == "" {
+		return errors.New("--url needs --data or --database-url: the bench loads its " +
+			"accounts into the server's database")
+	}
+	// Without the process there is nothing to start or measure at rest,
+	// and the scale test needs a database it may fill from empty.
+	delete(o.scenarios, "idle")
+	delete(o.scenarios, "scale")
+	return nil
+}
+
+// checkLoopbackDatabase refuses a database on another machine: the bench
+// writes a million rows, and it loads only what runs on this one.
+func checkLoopbackDatabase(dsn string) error {
+	u, err := url.Parse(dsn)
+	if err != nil || !store.IsPostgresURL(dsn) {
+		return errors.New("--database-url: want a postgres:// URL")
+	}
+	a, err := netip.ParseAddr(u.Hostname())
+	if err != nil || !a.Unmap().IsLoopback() {
+		return errors.New("--database-url: the database must be on 127.0.0.1 or ::1")
+	}
+	return nil
+}
+
+// bencher holds one bench run: the workspace, the bench's own connection
+// to the database, the accounts loaded so far and the report.
+type bencher struct {
+	opt      benchOptions
+	sys      sys
+	rand     io.Reader
+	work     string
+	tempWork bool
+	data     string
+	app      *app
+	accounts loadtest.Accounts
+	pool     *loadtest.Pool
+	// ids[i] is the database id of load-test account i.
+	ids      []int64
+	pwHash   string
+	codes    []auth.RecoveryCode
+	starts   int
+	report   benchReport
+	progress io.Writer
+}
+
+// bench measures a clientarea server under load; docs/benchmarks.md
+// explains the scenarios and how to read the figures.
+func bench(ctx context.Context, args []string, s sys) error {
+	o, err := parseBenchFlags(args, s)
+	if err != nil {
+		return err
+	}
+	b, err := newBencher(ctx, o, s)
+	if err != nil {
+		return err
+	}
+	err = b.run(ctx)
+	err = errors.Join(err, b.close())
+	if err != nil {
+		return err
+	}
+	b.report.Budget = budget(b.report)
+	printReport(s.stdout, b.report)
+	if o.jsonPath != "" {
+		return writeReport(o.jsonPath, b.report)
+	}
+	return nil
+}
+
+func newBencher(ctx context.Context, o benchOptions, s sys) (*bencher, error) {
+	b := &bencher{opt: o, sys: s, rand: rand.Reader, progress: s.stderr}
+	if err := b.workspace(); err != nil {
+		return nil, err
+	}
+	seed := make([]byte, 32)
+	tag := make([]byte, 4)
+	if _, err := io.ReadFull(b.rand, seed); err != nil {
+		return nil, err
+	}
+	if _, err := io.ReadFull(b.rand, tag); err != nil {
+		return nil, err
+	}
+	b.accounts = loadtest.NewAccounts(seed, hex.EncodeToString(tag))
+	b.pool = loadtest.NewPool(0, s.now, loadtest.Sleep)
+	b.report = newReport(o)
+	return b, nil
+}
+
+// workspace makes the folder for the data folder and the server logs.
+func (b *bencher) workspace() error {
+	if b.opt.serverBin == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("find the clientarea binary: %w", err)
+		}
+		b.opt.serverBin = exe
+	}
+	b.work = b.opt.work
+	if b.work == "" {
+		dir, err := os.MkdirTemp("", "clientarea-bench-")
+		if err != nil {
+			return err
+		}
+		b.work, b.tempWork = dir, true
+	} else if err := os.MkdirAll(b.work, 0o700); err != nil {
+		return err
+	}
+	b.data = filepath.Join(b.work, "data")
+	if b.opt.url != "" {
+		b.data = b.opt.data
+	}
+	return nil
+}
+
+func (b *bencher) close() error {
+	var err error
+	if b.app != nil {
+		err = b.app.Close()
+	}
+	if b.tempWork && !b.opt.keep {
+		err = errors.Join(err, os.RemoveAll(b.work))
+	}
+	return err
+}
+
+func (b *bencher) logf(format string, args ...any) {
+	fmt.Fprintf(b.progress, "bench: "+format+"\n", args...)
+}
+
+// run carries out the scenarios. Each server start measures the time to
+// the first answer and the idle memory; the flood gets a server of its
+// own, so that the peak memory it reports is the flood's.
+func (b *bencher) run(ctx context.Context) error {
+	sc := b.opt.scenarios
+	if sc["idle"] {
+		idle := func(context.Context, *benchServer) error { return nil }
+		if err := b.restart(ctx, "empty database", idle); err != nil {
+			return err
+		}
+	}
+	if err := b.open(ctx); err != nil {
+		return err
+	}
+	if sc["signin"] || sc["scale"] {
+		if err := b.measureFloor(ctx); err != nil {
+			return err
+		}
+	}
+	if sc["scale"] {
+		if err := b.scale(ctx, b.opt.scaleBase); err != nil {
+			return err
+		}
+	}
+	if err := b.load(ctx, max(b.opt.accounts, len(b.ids))); err != nil {
+		return err
+	}
+	if sc["second-factor"] || sc["signin"] || sc["idle"] {
+		if err := b.restart(ctx, "", b.mainScenarios); err != nil {
+			return err
+		}
+	}
+	if sc["flood"] {
+		if err := b.restart(ctx, "", b.floodScenario); err != nil {
+			return err
+		}
+	}
+	if sc["scale"] {
+		return b.scale(ctx, max(b.opt.scaleAccounts, len(b.ids)))
+	}
+	return nil
+}
+
+// restart starts a server, or in --url mode uses the one given, runs fn
+// against it, and stops it.
+func (b *bencher) restart(ctx context.Context, label string,
+	fn func(context.Context, *benchServer) error) error {
+	if b.opt.url != "" {
+		srv := &benchServer{URL: strings.TrimRight(b.opt.url, "/"), PID: b.opt.serverPID}
+		return fn(ctx, srv)
+	}
+	srv, err := b.startServer(ctx)
+	if err != nil {
+		return err
+	}
+	if label == "" {
+		label = fmt.Sprintf("%d accounts", len(b.ids))
+	}
+	b.report.Starts = append(b.report.Starts, startFigures{Label: label, Accounts: len(b.ids),
+		FirstAnswer: loadtest.Millis(srv.FirstAnswer), IdleRSS: srv.IdleRSS})
+	b.logf("server %d (%s) answered after %v, idle RSS %.1f MB", b.starts, label,
+		srv.FirstAnswer.Round(time.Millisecond), mb(srv.IdleRSS))
+	err = fn(ctx, srv)
+	return errors.Join(err, srv.stop())
+}
+
+// open connects the bench to the database the way the server does, so
+// that what it loads is sealed with the server's key.
+func (b *bencher) open(ctx context.Context) error {
+	cfg := config.Defaults()
+	cfg.Data, cfg.DatabaseURL, cfg.LogLevel = b.data, b.opt.databaseURL, "warn"
+	if b.opt.url != "" {
+		cfg.SecretKey = b.sys.getenv("CLIENTAREA_SECRET_KEY")
+	}
+	a, err := openApp(ctx, cfg, b.sys)
+	if err != nil {
+		return err
+	}
+	b.app = a
+	b.report.Database = string(a.store.Dialect())
+	if b.opt.url != "" {
+		return nil
+	}
+	// Refusing a database with accounts keeps the bench from filling a
+	// real one, and the scale test from starting with more than it says.
+	some, err := a.store.SearchAccounts(ctx, "", 1)
+	if err != nil {
+		return err
+	}
+	if len(some) > 0 {
+		return errors.New("the database already holds accounts; give the bench an empty one")
+	}
+	return b.prepareSecrets(ctx)
+}
+
+// prepareSecrets makes the password hash every load-test account shares
+// and one set of recovery codes, stored with each account so that the
+// database grows by what a real account with 2FA takes.
+func (b *bencher) prepareSecrets(ctx context.Context) error {
+	h := password.NewHasher(b.opt.hash, 1, time.Minute)
+	hash, err := h.Hash(ctx, loadtest.Password)
+	if err != nil {
+		return err
+	}
+	b.pwHash = hash
+	salt, err := recoverycode.NewSalt(nil)
+	if err != nil {
+		return err
+	}
+	codes, err := recoverycode.Generate(nil)
+	if err != nil {
+		return err
+	}
+	for _, c := range codes {
+		norm, err := recoverycode.Normalize(c)
+		if err != nil {
+			return err
+		}
+		b.codes = append(b.codes, auth.RecoveryCode{Salt: salt, Hash: recoverycode.Hash(norm, salt)})
+	}
+	return nil
+}
+
+// load adds accounts until n exist, in bulk through the store.
+func (b *bencher) load(ctx context.Context, n int) error {
+	if b.pwHash == "" {
+		if err := b.prepareSecrets(ctx); err != nil {
+			return err
+		}
+	}
+	from := len(b.ids)
+	if n <= from {
+		return nil
+	}
+	start := time.Now()
+	b.logf("loading accounts %d to %d", from, n)
+	b.ids = append(b.ids, make([]int64, n-from)...)
+	st, keys := b.app.store, b.app.keys
+	err := st.BulkAccounts(ctx, n-from, b.pwHash, b.sys.now(),
+		func(i int, id int64) (store.BulkAccount, error) {
+			b.ids[from+i] = id
+			secret, err := keys.Seal(b.accounts.Secret(from+i), auth.SecretAD(id))
+			return store.BulkAccount{Email: b.accounts.Email(from + i), Secret: secret,
+				Codes: b.codes}, err
+		})
+	if err != nil {
+		b.ids = b.ids[:from]
+		return err
+	}
+	if err := st.Analyze(ctx); err != nil {
+		return err
+	}
+	b.pool.Resize(n)
+	b.logf("loaded %d accounts in %v", n-from, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// sessions stores n sessions of stage for the next n accounts of the
+// pool, as the password step would have made them, and returns them.
+func (b *bencher) sessions(ctx context.Context, n int, stage auth.Stage) (
+	[]loadtest.HalfSession, error) {
+	lifetime := auth.DefaultPolicy().HalfSignInWindow
+	if stage == auth.StageFull {
+		lifetime = auth.DefaultPolicy().SessionLifetime
+	}
+	now := b.sys.now()
+	out := make([]loadtest.HalfSession, n)
+	stored := make([]auth.Session, n)
+	for i, a := range b.pool.Reserve(n) {
+		raw := make([]byte, 32)
+		if _, err := io.ReadFull(b.rand, raw); err != nil {
+			return nil, err
+		}
+		token := base64.RawURLEncoding.EncodeToString(raw)
+		out[i] = loadtest.HalfSession{Account: a, Token: token}
+		stored[i] = auth.Session{IDHash: auth.HashToken(token), AccountID: b.ids[a],
+			Stage: stage, CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(lifetime),
+			IP: loadtest.ClientIP(a), UserAgent: "clientarea bench"}
+	}
+	return out, b.app.store.BulkSessions(ctx, stored)
+}
+
+// target is the load generator aimed at srv.
+func (b *bencher) target(srv *benchServer, conns int) (*loadtest.Target, error) {
+	c, err := loadtest.NewClient(srv.URL, conns)
+	if err != nil {
+		return nil, err
+	}
+	t := &loadtest.Target{Client: c, Accounts: b.accounts, Pool: b.pool, PID: srv.PID,
+		Now: b.sys.now}
+	if b.report.Database == string(store.Postgres) {
+		t.Database = "postgres"
+	}
+	return t, nil
+}
+
+// mainScenarios measures the second factor at each concurrency and whole
+// sign-ins against the argon2id floor.
+func (b *bencher) mainScenarios(ctx context.Context, srv *benchServer) error {
+	if b.opt.scenarios["second-factor"] {
+		for _, c := range b.opt.levels {
+			r, err := b.secondFactor(ctx, srv, c, b.opt.requests)
+			if err != nil {
+				return err
+			}
+			b.report.SecondFactor = append(b.report.SecondFactor, r)
+		}
+	}
+	if b.opt.scenarios["signin"] {
+		r, err := b.signIn(ctx, srv, b.opt.requests)
+		if err != nil {
+			return err
+		}
+		b.report.SignIn = &r
+	}
+	return nil
+}
+
+func (b *bencher) secondFactor(ctx context.Context, srv *benchServer, c, n int) (
+	loadFigures, error) {
+	sessions, err := b.sessions(ctx, n, auth.StagePassword)
+	if err != nil {
+		return loadFigures{}, err
+	}
+	t, err := b.target(srv, c)
+	if err != nil {
+		return loadFigures{}, err
+	}
+	defer t.Client.Close()
+	l := loadtest.Load{Concurrency: c, Requests: n, Duration: b.opt.duration}
+	r, err := b.measureGrowth(ctx, func() loadtest.Result {
+		return t.SecondFactor(ctx, l, sessions)
+	})
+	b.logf("second factor, concurrency %d: %d ok of %d, %.0f/s, p99 %.2f ms", c, r.OK,
+		r.Calls, r.PerSecond, r.Latency.P99.Float())
+	return r, err
+}
+
+func (b *bencher) signIn(ctx context.Context, srv *benchServer, n int) (signinFigures, error) {
+	t, err := b.target(srv, b.opt.signinConcurrency)
+	if err != nil {
+		return signinFigures{}, err
+	}
+	defer t.Client.Close()
+	l := loadtest.Load{Concurrency: b.opt.signinConcurrency, Requests: n,
+		Duration: b.opt.duration}
+	lf, err := b.measureGrowth(ctx, func() loadtest.Result { return t.SignIn(ctx, l) })
+	r := signinFigures{loadFigures: lf}
+	if f := b.report.Floor; f != nil && f.PerSecond > 0 && f.ParallelPerSecond > 0 {
+		r.OfFloor = r.PerSecond / f.PerSecond
+		r.OfParallel = r.PerSecond / f.ParallelPerSecond
+	}
+	b.logf("sign-in: %d ok of %d, %.1f/s, %.0f%% of the argon2id floor", r.OK, r.Calls,
+		r.PerSecond, 100*r.OfFloor)
+	return r, err
+}
+
+// measureGrowth runs a measurement and adds how much the database grew
+// per successful call: the events and other rows a sign-in leaves.
+func (b *bencher) measureGrowth(ctx context.Context, run func() loadtest.Result) (
+	loadFigures, error) {
+	before, err := b.app.store.DatabaseSize(ctx)
+	if err != nil {
+		return loadFigures{}, err
+	}
+	r := loadFigures{Result: run()}
+	after, err := b.app.store.DatabaseSize(ctx)
+	if err != nil {
+		return r, err
+	}
+	if r.OK > 0 {
+		r.DatabaseBytesEach = float64(after-before) / float64(r.OK)
+	}
+	return r, nil
+}
+
+// floodScenario sends the flood with a signed-in customer watching.
+func (b *bencher) floodScenario(ctx context.Context, srv *benchServer) error {
+	full, err := b.sessions(ctx, 1, auth.StageFull)
+	if err != nil {
+		return err
+	}
+	t, err := b.target(srv, b.opt.flood+2)
+	if err != nil {
+		return err
+	}
+	defer t.Client.Close()
+	r := t.Flood(ctx, loadtest.Flood{Size: b.opt.flood, Session: full[0].Token, PagePath: "/",
+		ProbeEvery: 10 * time.Millisecond, Limit: 5 * time.Minute})
+	b.report.Flood = &r
+	b.logf("flood of %d: statuses %v, peak RSS %.1f MB, /healthz p99 %.2f ms", b.opt.flood,
+		r.SignIns.Statuses, mb(r.PeakRSS), r.Healthz.Latency.P99.Float())
+	return nil
+}
+
+// scale grows the database to n accounts and measures sign-ins and the
+// second factor there. Half of the smaller database's accounts go to
+// each measurement, and both sizes make the same number of calls, so
+// that no account is asked twice in one step and the sizes compare.
+func (b *bencher) scale(ctx context.Context, n int) error {
+	before, err := b.app.store.DatabaseSize(ctx)
+	if err != nil {
+		return err
+	}
+	from := len(b.ids)
+	if err := b.load(ctx, n); err != nil {
+		return err
+	}
+	after, err := b.app.store.DatabaseSize(ctx)
+	if err != nil {
+		return err
+	}
+	fig := scaleFigures{Accounts: n, DatabaseBytes: after}
+	if n > from {
+		fig.BytesPerAccount = float64(after-before) / float64(n-from)
+	}
+	calls := min(b.opt.requests, b.opt.scaleBase/2)
+	err = b.restart(ctx, "", func(ctx context.Context, srv *benchServer) error {
+		sf, err := b.secondFactor(ctx, srv, 8, calls)
+		if err != nil {
+			return err
+		}
+		si, err := b.signIn(ctx, srv, calls)
+		fig.SecondFactor, fig.SignIn = sf, si
+		return err
+	})
+	b.report.Scale = append(b.report.Scale, fig)
+	return err
+}
+
+// measureFloor times argon2id in this process, with the server idle:
+// the floor is cores ÷ the time of one hash, the most sign-ins a second
+// the machine could do if it did nothing else. The rate of one hash per
+// core at once is measured too, since cores share memory bandwidth.
+func (b *bencher) measureFloor(ctx context.Context) error {
+	cores := runtime.NumCPU()
+	h := password.NewHasher(b.opt.hash, cores, time.Minute)
+	if _, err := h.Hash(ctx, loadtest.Password); err != nil { // warm-up
+		return err
+	}
+	const rounds = 20
+	times := make([]time.Duration, rounds)
+	for i := range times {
+		start := time.Now()
+		if _, err := h.Hash(ctx, loadtest.Password); err != nil {
+			return err
+		}
+		times[i] = time.Since(start)
+	}
+	one := loadtest.Summarize(times).P50
+	parallel, err := parallelHashRate(ctx, h, cores, rounds)
+	if err != nil {
+		return err
+	}
+	b.report.Floor = &floorFigures{Cores: cores, HashTime: one,
+		PerSecond: float64(cores) / time.Duration(one).Seconds(), ParallelPerSecond: parallel}
+	b.logf("argon2id: one hash %.1f ms, floor %.1f sign-ins/s (%.1f/s measured on %d cores)",
+		one.Float(), b.report.Floor.PerSecond, parallel, cores)
+	return nil
+}
+
+func parallelHashRate(ctx context.Context, h *password.Hasher, cores, rounds int) (float64, error) {
+	errs := make(chan error, cores)
+	start := time.Now()
+	for range cores {
+		go func() {
+			for range rounds {
+				if _, err := h.Hash(ctx, loadtest.Password); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range cores {
+		if err := <-errs; err != nil {
+			return 0, err
+		}
+	}
+	return float64(cores*rounds) / time.Since(start).Seconds(), nil
+}
+
+func mb(n int64) float64 { return float64(n) / (1 << 20) }

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestBenchRefuses(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"another host", []string{"--url", "http://192.0.2.1:8080", "--data", "x"},
+			"only 127.0.0.1 or ::1"},
+		{"a host name", []string{"--url", "http://localhost:8080", "--data", "x"},
+			"only 127.0.0.1 or ::1"},
+		{"no database for --url", []string{"--url", "http://127.0.0.1:8080"},
+			"needs --data or --database-url"},
+		{"a remote database", []string{"--database-url", "postgres://db.example.com/x"},
+			"must be on 127.0.0.1"},
+		{"not postgres", []string{"--database-url", "mysql://127.0.0.1/x"},
+			"want a postgres:// URL"},
+		{"a bad level", []string{"--levels", "1,zero"}, "--levels"},
+		{"an unknown scenario", []string{"--scenarios", "idle,fast"}, "unknown scenario"},
+		{"a small flood", []string{"--flood", "1"}, "--flood"},
+		{"weak argon2", []string{"--hash-iterations", "0"}, "iterations"},
+		{"a scale test smaller than the main one", []string{"--accounts", "2000000"},
+			"--scale-accounts"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := run(t.Context(), append([]string{"bench"}, tt.args...),
+				sys{getenv: func(string) string { return "" }, stdin: strings.NewReader(""),
+					stdout: &out, stderr: &errb})
+			if code != 1 || !strings.Contains(errb.String(), tt.want) {
+				t.Errorf("got exit %d, stderr %q; want exit 1 and %q", code, errb.String(),
+					tt.want)
+			}
+			if out.Len() > 0 {
+				t.Errorf("got output %q before refusing, want none", out.String())
+			}
+		})
+	}
+}
+
+// buildClientarea builds this program, which the bench starts as its
+// server: the test binary cannot stand in for it.
+func buildClientarea(t *testing.T) string {
+	t.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("the go tool is not on PATH")
+		}
+		t.Skip("the go tool is not on PATH")
+	}
+	bin := filepath.Join(t.TempDir(), "clientarea")
+	out, err := exec.CommandContext(t.Context(), goTool, "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestBenchSmoke runs every scenario with tiny numbers and cheap hashing
+// and checks that the report is complete and well-formed. It asserts
+// nothing about speed: the figures of a test run mean nothing.
+func TestBenchSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the program and starts five servers")
+	}
+	bin := buildClientarea(t)
+	eachDatabase(t, func(t *testing.T, dbArgs []string) {
+		report := filepath.Join(t.TempDir(), "bench.json")
+		args := append([]string{"bench", "--server-bin", bin, "--accounts", "600",
+			"--requests", "40", "--duration", "5s", "--levels", "1,8", "--flood", "20",
+			"--scale-base", "100", "--scale-accounts", "900", "--hash-memory", "64",
+			"--hash-iterations", "1", "--json", report}, dbArgs...)
+		var out, errb bytes.Buffer
+		env := map[string]string{"PATH": os.Getenv("PATH"), "HOME": os.Getenv("HOME")}
+		code := run(context.Background(), args, sys{getenv: func(k string) string { return env[k] },
+			stdin: strings.NewReader(""), stdout: &out, stderr: &errb})
+		if code != 0 {
+			t.Fatalf("bench exited with %d:\n%s", code, errb.String())
+		}
+		checkBenchReport(t, report, len(dbArgs) > 0)
+		for _, want := range []string{"argon2id floor", "second factor", "budget:"} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("the printed report lacks %q:\n%s", want, out.String())
+			}
+		}
+	})
+}
+
+func checkBenchReport(t *testing.T, path string, postgres bool) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r benchReport
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		t.Fatalf("the JSON report does not decode: %v\n%s", err, b)
+	}
+	wantDB := "sqlite"
+	if postgres {
+		wantDB = "postgres"
+	}
+	if r.Database != wantDB || r.Machine.CPUs < 1 || r.Hash.MemoryKiB != 64 {
+		t.Errorf("header: got %s, %+v, %+v; want %s, cpus, m=64", r.Database, r.Machine,
+			r.Hash, wantDB)
+	}
+	// Five starts: empty, the small scale database, the main scenarios,
+	// the flood, the large scale database.
+	if len(r.Starts) != 5 || r.Starts[0].Accounts != 0 || r.Starts[4].Accounts != 900 {
+		t.Errorf("starts: got %+v, want 5, from 0 to 900 accounts", r.Starts)
+	}
+	for _, s := range r.Starts {
+		if s.FirstAnswer <= 0 || s.IdleRSS <= 0 {
+			t.Errorf("start %q: got first answer %v, idle RSS %d; want both measured",
+				s.Label, s.FirstAnswer, s.IdleRSS)
+		}
+	}
+	if len(r.SecondFactor) != 2 {
+		t.Fatalf("second factor: got %d levels, want 2", len(r.SecondFactor))
+	}
+	// Every code the harness sends must be accepted: a refused one would
+	// mean it sent a replay or an account's code twice in a step.
+	for _, sf := range r.SecondFactor {
+		if sf.Calls == 0 || sf.OK != sf.Calls || sf.ServerCPU <= 0 {
+			t.Errorf("second factor at %d: got %d ok of %d, server CPU %v; want all ok",
+				sf.Concurrency, sf.OK, sf.Calls, sf.ServerCPU)
+		}
+	}
+	if r.Floor == nil || r.Floor.PerSecond <= 0 || r.SignIn == nil || r.SignIn.OK == 0 ||
+		r.SignIn.OK != r.SignIn.Calls || r.SignIn.OfFloor <= 0 {
+		t.Errorf("sign-in: got floor %+v, sign-in %+v; want both measured, every sign-in ok",
+			r.Floor, r.SignIn)
+	}
+	checkFloodReport(t, r)
+	if len(r.Scale) != 2 || r.Scale[0].Accounts != 100 || r.Scale[1].Accounts != 900 ||
+		r.Scale[1].BytesPerAccount <= 0 || r.Scale[1].SignIn.OK == 0 {
+		t.Errorf("scale: got %+v, want 100 and 900 accounts with bytes per account", r.Scale)
+	}
+	if len(r.Budget) < 8 {
+		t.Errorf("budget: got %d lines, want every line measured", len(r.Budget))
+	}
+}
+
+func checkFloodReport(t *testing.T, r benchReport) {
+	t.Helper()
+	f := r.Flood
+	if f == nil {
+		t.Fatal("flood: missing")
+	}
+	// Every other sign-in has the wrong password; cheap hashing leaves
+	// nothing to throttle or refuse as busy.
+	if f.SignIns.Calls != 20 || f.SignIns.Statuses["200"] != 10 ||
+		f.SignIns.Statuses["401"] != 10 {
+		t.Errorf("flood: got statuses %v, want 10 of 200 and 10 of 401", f.SignIns.Statuses)
+	}
+	if f.Healthz.Calls == 0 || f.Healthz.Errors(200) != 0 || f.Page.Errors(200) != 0 ||
+		f.PeakRSS <= 0 {
+		t.Errorf("flood probes: got healthz %v, page %v, peak RSS %d; want answers and a peak",
+			f.Healthz.Statuses, f.Page.Statuses, f.PeakRSS)
+	}
+}

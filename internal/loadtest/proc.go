@@ -1,0 +1,163 @@
+package loadtest
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// clockTick is the unit of the CPU times in /proc/PID/stat. Linux fixes
+// USER_HZ at 100 for every program on every architecture it runs on.
+const clockTick = 10 * time.Millisecond
+
+// ProcStat is a process's memory and CPU use, from /proc.
+type ProcStat struct {
+	// RSS is the resident set now, PeakRSS the most it has been since the
+	// process started or its peak was last reset (VmRSS, VmHWM).
+	RSS, PeakRSS int64
+	// CPU is user plus system time, to the nearest 10 ms.
+	CPU time.Duration
+}
+
+// ReadProc reads the ProcStat of process pid.
+func ReadProc(pid int) (ProcStat, error) {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return ProcStat{}, fmt.Errorf("loadtest: read process status: %w", err)
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return ProcStat{}, fmt.Errorf("loadtest: read process stat: %w", err)
+	}
+	return parseProc(status, stat)
+}
+
+func parseProc(status, stat []byte) (ProcStat, error) {
+	var p ProcStat
+	sc := bufio.NewScanner(bytes.NewReader(status))
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), ":")
+		if !ok || (name != "VmRSS" && name != "VmHWM") {
+			continue
+		}
+		kb, ok := strings.CutSuffix(strings.TrimSpace(value), " kB")
+		n, err := strconv.ParseInt(kb, 10, 64)
+		if !ok || err != nil {
+			return p, fmt.Errorf("loadtest: process status: bad %s", name)
+		}
+		if name == "VmRSS" {
+			p.RSS = n << 10
+		} else {
+			p.PeakRSS = n << 10
+		}
+	}
+	_, cpu, err := parseStatCPU(stat)
+	p.CPU = cpu
+	return p, err
+}
+
+// parseStatCPU reads the command name and user plus system time of a
+// /proc/PID/stat line.
+func parseStatCPU(stat []byte) (comm string, cpu time.Duration, err error) {
+	// The command name in parentheses may hold spaces and parentheses of
+	// its own; the fields are counted from the last ")".
+	start, end := bytes.IndexByte(stat, '('), bytes.LastIndexByte(stat, ')')
+	if start < 0 || end < start {
+		return "", 0, fmt.Errorf("loadtest: process stat: no command name")
+	}
+	fields := strings.Fields(string(stat[end+1:]))
+	// utime and stime are fields 14 and 15 of the whole line; the rest
+	// starts at field 3 (state).
+	if len(fields) < 13 {
+		return "", 0, fmt.Errorf("loadtest: process stat: %d fields, want 15 or more",
+			len(fields)+2)
+	}
+	utime, err1 := strconv.ParseInt(fields[11], 10, 64)
+	stime, err2 := strconv.ParseInt(fields[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return "", 0, fmt.Errorf("loadtest: process stat: bad CPU times")
+	}
+	return string(stat[start+1 : end]), time.Duration(utime+stime) * clockTick, nil
+}
+
+// ResetPeak resets the process's peak RSS to its current RSS, so that a
+// later PeakRSS covers only what came after (Linux 4.0 and later).
+func ResetPeak(pid int) error {
+	err := os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0)
+	if err != nil {
+		return fmt.Errorf("loadtest: reset peak RSS: %w", err)
+	}
+	return nil
+}
+
+// MachineCPU is the CPU time all processes of the machine have used since
+// it started, summed over its cores: user, nice, system and interrupt
+// time from the first line of /proc/stat.
+func MachineCPU() (time.Duration, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, fmt.Errorf("loadtest: read /proc/stat: %w", err)
+	}
+	return parseMachineCPU(b)
+}
+
+func parseMachineCPU(stat []byte) (time.Duration, error) {
+	line, _, _ := bytes.Cut(stat, []byte("\n"))
+	fields := strings.Fields(string(line))
+	// cpu user nice system idle iowait irq softirq ...
+	if len(fields) < 8 || fields[0] != "cpu" {
+		return 0, fmt.Errorf("loadtest: /proc/stat: no cpu line")
+	}
+	var ticks int64
+	for _, i := range []int{1, 2, 3, 6, 7} {
+		n, err := strconv.ParseInt(fields[i], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("loadtest: /proc/stat: bad cpu field %d", i)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * clockTick, nil
+}
+
+// ProcessTimes are the CPU times of a set of processes, by process id.
+type ProcessTimes map[int]time.Duration
+
+// Since is the CPU time the processes used after the earlier reading:
+// what each process present in both used in between, plus all that
+// processes started meanwhile used. Processes that ended meanwhile are
+// left out, so the result is a lower bound.
+func (after ProcessTimes) Since(before ProcessTimes) time.Duration {
+	var d time.Duration
+	for pid, cpu := range after {
+		d += cpu - before[pid]
+	}
+	return d
+}
+
+// CommandCPU reads the CPU times of every process whose command name is
+// name, such as "postgres" for a database server's processes.
+func CommandCPU(name string) (ProcessTimes, error) {
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, fmt.Errorf("loadtest: list processes: %w", err)
+	}
+	out := ProcessTimes{}
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + d.Name() + "/stat")
+		if err != nil {
+			continue // the process ended meanwhile
+		}
+		if comm, cpu, err := parseStatCPU(stat); err == nil && comm == name {
+			out[pid] = cpu
+		}
+	}
+	return out, nil
+}
