@@ -33,16 +33,6 @@ func newEnrolled(t *testing.T, e *env, email string) *enrolled {
 
 func (u *enrolled) code() string { return oathtool.TOTP(u.t, u.secret, u.env.clock.Now()) }
 
-// signInAgain signs in a new browser for u's account with a code.
-func (u *enrolled) signInAgain() *browser {
-	u.t.Helper()
-	b := newBrowser(u.env)
-	code := b.follow(b.signIn(page{}, u.email), "/login/code")
-	b.follow(b.submit(code, "/login/code", map[string]string{"code": u.code()}), "/")
-	u.env.clock.Add(time.Minute)
-	return b
-}
-
 func TestPagesRecommendation(t *testing.T) {
 	e := newEnv(t)
 	b := newBrowser(e)
