@@ -4,7 +4,6 @@ import (
 	"crypto/sha1"
 	"encoding/binary"
 	"fmt"
-	"syscall"
 	"testing"
 	"time"
 
@@ -75,14 +74,14 @@ func BenchmarkSecondFactor(b *testing.B) {
 		b.Run(dialect, func(b *testing.B) {
 			svc, tokens := benchEnv(b, dialect, b.N, auth.StagePassword)
 			ctx, m := b.Context(), meta(ip)
-			cpu := startCPU(b)
+			cpu := storetest.StartCPU(b)
 			for i := range b.N {
 				code := totp.Code(benchSecret(i), t0)
 				if _, err := svc.SecondFactor(ctx, tokens[i], code, m); err != nil {
 					b.Fatalf("SecondFactor: %v", err)
 				}
 			}
-			cpu.report()
+			cpu.Report()
 		})
 	}
 }
@@ -94,44 +93,14 @@ func BenchmarkAuthenticate(b *testing.B) {
 		b.Run(dialect, func(b *testing.B) {
 			svc, tokens := benchEnv(b, dialect, 10000, auth.StageFull)
 			i := 0
-			cpu := startCPU(b)
+			cpu := storetest.StartCPU(b)
 			for b.Loop() {
 				i = (i + 7919) % len(tokens)
 				if _, _, err := svc.RequireFull(b.Context(), tokens[i]); err != nil {
 					b.Fatalf("RequireFull: %v", err)
 				}
 			}
-			cpu.report()
+			cpu.Report()
 		})
 	}
-}
-
-// cpuClock measures the CPU time the benchmark's process uses, garbage
-// collection included. Unlike ns/op it does not grow when other programs
-// compete for the machine, which makes runs on a shared machine compare.
-type cpuClock struct {
-	b     *testing.B
-	start time.Duration
-}
-
-func startCPU(b *testing.B) cpuClock {
-	b.Helper()
-	b.ResetTimer()
-	return cpuClock{b: b, start: processCPU(b)}
-}
-
-// report adds the CPU time per iteration as the metric cpu-ns/op.
-func (c cpuClock) report() {
-	c.b.Helper()
-	used := processCPU(c.b) - c.start
-	c.b.ReportMetric(float64(used.Nanoseconds())/float64(c.b.N), "cpu-ns/op")
-}
-
-func processCPU(b *testing.B) time.Duration {
-	b.Helper()
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatalf("getrusage: %v", err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -2,9 +2,7 @@ package store_test
 
 import (
 	"fmt"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/clientarea/clientarea/internal/auth"
 	"github.com/clientarea/clientarea/internal/store"
@@ -41,7 +39,7 @@ func BenchmarkAdvanceStep(b *testing.B) {
 			st, c := benchStore(b, dialect)
 			step := int64(0)
 			session := []byte("0123456789abcdef0123456789abcdef")
-			cpu := startCPU(b)
+			cpu := storetest.StartCPU(b)
 			for b.Loop() {
 				step++
 				won, err := st.AdvanceStep(b.Context(), c.ID, step, session, "192.0.2.1")
@@ -49,21 +47,21 @@ func BenchmarkAdvanceStep(b *testing.B) {
 					b.Fatalf("AdvanceStep(%d): got %v, %v; want true", step, won, err)
 				}
 			}
-			cpu.report()
+			cpu.Report()
 		})
 		b.Run(dialect+"/replayed", func(b *testing.B) {
 			st, c := benchStore(b, dialect)
 			if _, err := st.AdvanceStep(b.Context(), c.ID, 1, nil, ""); err != nil {
 				b.Fatalf("AdvanceStep: %v", err)
 			}
-			cpu := startCPU(b)
+			cpu := storetest.StartCPU(b)
 			for b.Loop() {
 				won, err := st.AdvanceStep(b.Context(), c.ID, 1, nil, "192.0.2.1")
 				if err != nil || won {
 					b.Fatalf("AdvanceStep replay: got %v, %v; want false", won, err)
 				}
 			}
-			cpu.report()
+			cpu.Report()
 		})
 	}
 }
@@ -84,45 +82,14 @@ func BenchmarkSession(b *testing.B) {
 				b.Fatalf("BulkSessions: %v", err)
 			}
 			i := 0
-			cpu := startCPU(b)
+			cpu := storetest.StartCPU(b)
 			for b.Loop() {
 				i = (i + 7919) % len(sessions)
 				if _, err := st.Session(b.Context(), sessions[i].IDHash); err != nil {
 					b.Fatalf("Session: %v", err)
 				}
 			}
-			cpu.report()
+			cpu.Report()
 		})
 	}
-}
-
-// cpuClock measures the CPU time the benchmark's process uses, the
-// database's work included on SQLite. Unlike ns/op it does not grow when
-// other programs compete for the machine. On PostgreSQL the server's
-// work is in another process and not counted.
-type cpuClock struct {
-	b     *testing.B
-	start time.Duration
-}
-
-func startCPU(b *testing.B) cpuClock {
-	b.Helper()
-	b.ResetTimer()
-	return cpuClock{b: b, start: processCPU(b)}
-}
-
-// report adds the CPU time per iteration as the metric cpu-ns/op.
-func (c cpuClock) report() {
-	c.b.Helper()
-	used := processCPU(c.b) - c.start
-	c.b.ReportMetric(float64(used.Nanoseconds())/float64(c.b.N), "cpu-ns/op")
-}
-
-func processCPU(b *testing.B) time.Duration {
-	b.Helper()
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatalf("getrusage: %v", err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
