@@ -3,6 +3,7 @@ package auth
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strconv"
 	"time"
 
@@ -27,244 +28,297 @@ var (
 		"codes; use a recovery code or ask support for help")
 )
 
-// outcome settles a reserved second-factor attempt.
+// outcome is how a checked code ended.
 type outcome int
 
 const (
-	wrong    outcome = iota // the attempt stays counted
+	wrong    outcome = iota // counted as a guess
 	accepted                // every counter is cleared
-	replayed                // the attempt is refunded: a replay is not a guess
+	replayed                // not counted: a replay is not a guess
 )
 
-// reserve counts an attempt before the code is checked. Counting first is
-// what makes the limit hold against parallel guesses: of many requests
-// sent at once, only the first few get a reservation, the rest a wait.
-// With totpOnly, the hard limit of NIST SP 800-63B applies as well.
-func (s *Service) reserve(ctx context.Context, accountID int64, totpOnly bool) (FactorGuard, error) {
-	g, err := s.updateGuard(ctx, accountID, func(g *FactorGuard) error {
-		now := s.now()
-		if wait := g.WaitUntil.Sub(now); wait > 0 {
-			return throttled(wait)
-		}
-		if totpOnly && g.Total >= s.policy.FactorHardLimit {
-			return errLocked
-		}
-		g.Consecutive++
-		g.Total++
-		if g.Consecutive >= s.policy.FreeFailures {
-			n := g.Consecutive - s.policy.FreeFailures
-			g.WaitUntil = now.Add(backoff(s.policy.FactorWait, s.policy.FactorMaxWait, n))
-		}
-		return nil
+// attemptTimeout bounds one attempt's transaction, which does not end when
+// the request's sender hangs up (see attempt).
+const attemptTimeout = 10 * time.Second
+
+// factorTx is one second-factor attempt and the transaction it is decided
+// in: its service reads and writes through the transaction, and what must
+// wait for the commit (logs, metrics, e-mail) is noted for settle.
+type factorTx struct {
+	s          *Service
+	recovery   bool
+	outcome    outcome
+	guard      FactorGuard // as the attempt left it
+	events     []Event     // stored in the transaction, logged after it
+	warnReplay bool        // the code was used before from elsewhere
+	codesLeft  int         // recovery codes left after an accepted one
+}
+
+// attempt runs fn, which checks one code, in one transaction. Everything
+// an accepted code changes (its step, the guessing counters, the session,
+// the security log) commits together or not at all, and the transaction
+// is not cancelled with the request: a guess is counted whether or not
+// its sender waits for the answer.
+func (s *Service) attempt(ctx context.Context, recovery bool, fn func(*factorTx) error) (*factorTx, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), attemptTimeout)
+	defer cancel()
+	var t *factorTx
+	err := s.store.Atomic(ctx, func(st Store) error {
+		t = &factorTx{s: s.within(st), recovery: recovery}
+		return fn(t)
 	})
+	switch ErrorCode(err) {
+	case "":
+		return t, nil
+	case CodeThrottled:
+		s.metrics.Throttled("second_factor")
+	case CodeLocked:
+		s.metrics.SecondFactor("locked")
+	case CodeInternal:
+		var e *Error
+		if !errors.As(err, &e) {
+			err = internal("second factor", err)
+		}
+	}
+	return nil, err
+}
+
+// within returns a copy of s whose store is st, so that the service's own
+// methods can run inside a transaction of Atomic.
+func (s *Service) within(st Store) *Service {
+	c := *s
+	c.store = st
+	return &c
+}
+
+// record stores a security event in the attempt's transaction.
+func (t *factorTx) record(ctx context.Context, accountID int64, kind EventKind, m Meta, detail string) error {
+	e := t.s.event(accountID, kind, m, detail)
+	if err := t.s.store.AddEvent(ctx, e); err != nil {
+		return internal("security event", err)
+	}
+	t.events = append(t.events, e)
+	return nil
+}
+
+// guess decides one attempt under the guessing limits. It locks the
+// account first, so that attempts on one account, however many arrive at
+// once and on whichever instance, are decided one after another, each
+// seeing every earlier one counted: of many guesses sent at once, the
+// first few are checked and the rest wait. With totpOnly, the hard limit
+// of NIST SP 800-63B applies as well.
+func (t *factorTx) guess(ctx context.Context, a Account, totpOnly bool, m Meta,
+	check func() (outcome, error)) error {
+	st, p := t.s.store, t.s.policy
+	if err := st.LockAccount(ctx, a.ID); err != nil {
+		return internal("lock account", err)
+	}
+	g, err := st.FactorGuard(ctx, a.ID)
 	if err != nil {
-		switch ErrorCode(err) {
-		case CodeThrottled:
-			s.metrics.Throttled("second_factor")
-		case CodeLocked:
-			s.metrics.SecondFactor("locked")
+		return internal("factor guard", err)
+	}
+	now := t.s.now()
+	if wait := g.WaitUntil.Sub(now); wait > 0 {
+		return throttled(wait)
+	}
+	if totpOnly && g.Total >= p.FactorHardLimit {
+		return errLocked
+	}
+	o, err := check()
+	if err != nil {
+		return err
+	}
+	next := g
+	switch o {
+	case accepted:
+		next.Consecutive, next.Total, next.WaitUntil = 0, 0, time.Time{}
+	case wrong:
+		next.Consecutive++
+		next.Total++
+		if next.Consecutive >= p.FreeFailures {
+			n := next.Consecutive - p.FreeFailures
+			next.WaitUntil = now.Add(backoff(p.FactorWait, p.FactorMaxWait, n))
 		}
 	}
-	return g, err
-}
-
-// waitStarted records, once per wait, that wrong codes made the account
-// wait: the attempt that was counted as the last free one, or beyond.
-// Refused attempts are not recorded one by one, or they would flood the
-// customer's security log.
-func (s *Service) waitStarted(ctx context.Context, a Account, g FactorGuard, m Meta) {
-	if g.Consecutive >= s.policy.FreeFailures {
-		s.record(ctx, a.ID, EventThrottled, m, "second factor")
-	}
-}
-
-// settle ends a reserved attempt. By now the code has been spent (its
-// step recorded, or the recovery code marked used), so a failure here must
-// not fail the sign-in: it only leaves the counters higher than they should
-// be, which the next success or wait clears.
-func (s *Service) settle(ctx context.Context, accountID int64, o outcome) {
-	if o == wrong {
-		return
-	}
-	_, err := s.updateGuard(ctx, accountID, func(g *FactorGuard) error {
-		if o == accepted {
-			g.Consecutive, g.Total, g.WaitUntil = 0, 0, time.Time{}
-			return nil
+	if next.Consecutive != g.Consecutive || next.Total != g.Total || !next.WaitUntil.Equal(g.WaitUntil) {
+		next.Version++
+		ok, err := st.SwapFactorGuard(ctx, next)
+		if err != nil {
+			return internal("factor guard", err)
 		}
-		g.Consecutive = max(g.Consecutive-1, 0)
-		g.Total = max(g.Total-1, 0)
-		if g.Consecutive < s.policy.FreeFailures {
-			g.WaitUntil = time.Time{}
+		if !ok {
+			// Only a change that does not lock the account, such as a new
+			// device being confirmed at this very moment, can get here.
+			return errContended
 		}
+	}
+	t.outcome, t.guard = o, next
+	detail := ""
+	if t.recovery {
+		detail = "recovery code"
+	}
+	switch {
+	case o == replayed && !t.recovery:
+		return t.record(ctx, a.ID, EventCodeReplayed, m, "")
+	case o == accepted:
 		return nil
-	})
-	if err != nil {
-		s.log.WarnContext(ctx, "settle second-factor guard", "account_id", accountID, "err", err)
 	}
-}
-
-// updateGuard applies change to the account's guard with compare-and-swap,
-// retrying when another request changed it first.
-func (s *Service) updateGuard(ctx context.Context, accountID int64,
-	change func(*FactorGuard) error) (FactorGuard, error) {
-	for range casAttempts {
-		g, err := s.store.FactorGuard(ctx, accountID)
-		if err != nil {
-			return g, internal("factor guard", err)
-		}
-		if err := change(&g); err != nil {
-			return g, err
-		}
-		g.Version++
-		ok, err := s.store.SwapFactorGuard(ctx, g)
-		if err != nil {
-			return g, internal("factor guard", err)
-		}
-		if ok {
-			return g, nil
-		}
+	if err := t.record(ctx, a.ID, EventCodeFailed, m, detail); err != nil {
+		return err
 	}
-	return FactorGuard{}, errContended
+	// Once per wait, not for every refused attempt, or the customer's
+	// security log would fill with them.
+	if o == wrong && next.Consecutive >= p.FreeFailures {
+		return t.record(ctx, a.ID, EventThrottled, m, "second factor")
+	}
+	return nil
 }
 
 // checkTOTP accepts a code of one of the account's active authenticator
-// apps at most once, under the guessing limits.
+// apps at most once.
+func (t *factorTx) checkTOTP(ctx context.Context, a Account, code string, m Meta) error {
+	return t.guess(ctx, a, true, m, func() (outcome, error) {
+		creds, err := t.s.store.Credentials(ctx, a.ID)
+		if err != nil {
+			return wrong, internal("check code", err)
+		}
+		now := t.s.now()
+		for _, c := range creds {
+			if c.Status != StatusActive || c.Kind != KindTOTP {
+				continue
+			}
+			secret, err := t.s.keys.Open(c.Secret, SecretAD(a.ID))
+			if err != nil {
+				return wrong, internal("open secret", err)
+			}
+			step, ok := totp.Match(secret, code, now, skew)
+			if !ok {
+				continue
+			}
+			if step > c.LastStep {
+				// The conditional update decides even so: not every change
+				// to a credential locks its account.
+				won, err := t.s.store.AdvanceStep(ctx, c.ID, step, m.Session, m.IP)
+				if err != nil {
+					return wrong, internal("check code", err)
+				}
+				if won {
+					return accepted, nil
+				}
+			}
+			// Used before. From another session or address, somebody else
+			// may have seen the code (OWASP ASVS 2.8.5) and the customer is
+			// told; a double click is not.
+			t.warnReplay = !bytes.Equal(c.LastSession, m.Session) || c.LastIP != m.IP
+			return replayed, nil
+		}
+		return wrong, nil
+	})
+}
+
+// checkRecovery spends one recovery code under the same guessing limits
+// as TOTP codes.
+func (t *factorTx) checkRecovery(ctx context.Context, a Account, code string, m Meta) error {
+	return t.guess(ctx, a, false, m, func() (outcome, error) {
+		codes, err := t.s.store.RecoveryCodes(ctx, a.ID)
+		if err != nil {
+			return wrong, internal("recovery codes", err)
+		}
+		if len(codes) == 0 {
+			return wrong, nil
+		}
+		// One batch of codes shares one salt, so one hash of the input is
+		// compared with every stored hash.
+		stored := make([][]byte, len(codes))
+		for i, c := range codes {
+			stored[i] = c.Hash
+		}
+		i := recoverycode.Match(stored, recoverycode.Hash(code, codes[0].Salt))
+		if i < 0 {
+			return wrong, nil
+		}
+		won, err := t.s.store.UseRecoveryCode(ctx, codes[i].ID, t.s.now())
+		if err != nil {
+			return wrong, internal("use recovery code", err)
+		}
+		if !won {
+			return replayed, nil
+		}
+		t.codesLeft = len(codes) - 1
+		return accepted, nil
+	})
+}
+
+// settle does, once the attempt's transaction has committed, what must
+// not happen before: logs, metrics and e-mail. It returns the error the
+// customer sees for a code that was not accepted.
+func (s *Service) settle(ctx context.Context, a Account, t *factorTx, m Meta) error {
+	for _, e := range t.events {
+		s.logEvent(ctx, e)
+	}
+	switch {
+	case t.recovery && t.outcome == accepted:
+		s.metrics.SecondFactor("recovery_accepted")
+		s.notify(ctx, a, mail.RecoveryCodeUsed, m, mail.NoticeData{CodesLeft: t.codesLeft})
+		return nil
+	case t.recovery:
+		s.metrics.SecondFactor("recovery_wrong")
+		return errWrongRecovery
+	case t.outcome == accepted:
+		s.metrics.SecondFactor("accepted")
+		return nil
+	case t.outcome == replayed:
+		s.metrics.SecondFactor("replayed")
+		// One warning an hour is enough; more would let whoever replays
+		// codes flood the customer's mailbox.
+		key := "replay-notice:" + strconv.FormatInt(a.ID, 10)
+		if t.warnReplay {
+			if _, err := s.take(ctx, key, limit{1, time.Hour, time.Hour, time.Hour}); err == nil {
+				s.notify(ctx, a, mail.CodeReplayed, m, mail.NoticeData{})
+			}
+		}
+		return errWrongCode
+	}
+	s.metrics.SecondFactor("wrong")
+	return errWrongCode
+}
+
+// checkTOTP accepts a TOTP code for an operation of a signed-in customer,
+// such as turning 2FA off.
 func (s *Service) checkTOTP(ctx context.Context, a Account, raw string, m Meta) error {
 	code, err := totp.NormalizeCode(raw)
 	if err != nil {
 		return errCodeFormat
 	}
-	g, err := s.reserve(ctx, a.ID, true)
+	t, err := s.attempt(ctx, false, func(t *factorTx) error {
+		if err := t.checkTOTP(ctx, a, code, m); err != nil || t.outcome != accepted {
+			return err
+		}
+		return t.record(ctx, a.ID, EventCodeAccepted, m, "")
+	})
 	if err != nil {
 		return err
 	}
-	o, err := s.matchTOTP(ctx, a, code, m)
-	if err != nil {
-		return err
-	}
-	s.settle(ctx, a.ID, o)
-	switch o {
-	case accepted:
-		s.metrics.SecondFactor("accepted")
-		s.record(ctx, a.ID, EventCodeAccepted, m, "")
-		return nil
-	case replayed:
-		s.metrics.SecondFactor("replayed")
-		return errWrongCode
-	}
-	s.metrics.SecondFactor("wrong")
-	s.record(ctx, a.ID, EventCodeFailed, m, "")
-	s.waitStarted(ctx, a, g, m)
-	return errWrongCode
+	return s.settle(ctx, a, t, m)
 }
 
-func (s *Service) matchTOTP(ctx context.Context, a Account, code string, m Meta) (outcome, error) {
-	creds, err := s.store.Credentials(ctx, a.ID)
-	if err != nil {
-		return wrong, internal("check code", err)
-	}
-	now := s.now()
-	for _, c := range creds {
-		if c.Status != StatusActive || c.Kind != KindTOTP {
-			continue
-		}
-		secret, err := s.keys.Open(c.Secret, SecretAD(a.ID))
-		if err != nil {
-			return wrong, internal("open secret", err)
-		}
-		step, ok := totp.Match(secret, code, now, skew)
-		if !ok {
-			continue
-		}
-		// The conditional update, not the comparison with c.LastStep read
-		// above, decides: of two requests with one code only one wins.
-		won, err := s.store.AdvanceStep(ctx, c.ID, step, m.Session, m.IP)
-		if err != nil {
-			return wrong, internal("check code", err)
-		}
-		if won {
-			return accepted, nil
-		}
-		s.replay(ctx, a, c.ID, m)
-		return replayed, nil
-	}
-	return wrong, nil
-}
-
-// replay records a code used twice. When the second use comes from another
-// session or address than the first, somebody else may have seen the code
-// (OWASP ASVS 2.8.5), and the customer is told. A double click is not.
-func (s *Service) replay(ctx context.Context, a Account, credID int64, m Meta) {
-	s.record(ctx, a.ID, EventCodeReplayed, m, "")
-	creds, err := s.store.Credentials(ctx, a.ID)
-	if err != nil {
-		s.log.ErrorContext(ctx, "read credential after replay", "err", err)
-		return
-	}
-	for _, c := range creds {
-		if c.ID != credID || bytes.Equal(c.LastSession, m.Session) && c.LastIP == m.IP {
-			continue
-		}
-		// One warning an hour is enough; more would let whoever replays
-		// codes flood the customer's mailbox.
-		key := "replay-notice:" + strconv.FormatInt(a.ID, 10)
-		if _, err := s.take(ctx, key, limit{1, time.Hour, time.Hour, time.Hour}); err == nil {
-			s.notify(ctx, a, mail.CodeReplayed, m, mail.NoticeData{})
-		}
-	}
-}
-
-// checkRecovery spends one recovery code under the same guessing limits
-// as TOTP codes. It returns how many codes are left.
+// checkRecovery is checkTOTP for a recovery code. It returns how many
+// codes are left.
 func (s *Service) checkRecovery(ctx context.Context, a Account, raw string, m Meta) (int, error) {
 	code, err := recoverycode.Normalize(raw)
 	if err != nil {
 		return 0, errRecoveryFormat
 	}
-	g, err := s.reserve(ctx, a.ID, false)
+	t, err := s.attempt(ctx, true, func(t *factorTx) error {
+		if err := t.checkRecovery(ctx, a, code, m); err != nil || t.outcome != accepted {
+			return err
+		}
+		return t.record(ctx, a.ID, EventRecoveryCodeUsed, m, "")
+	})
 	if err != nil {
 		return 0, err
 	}
-	left, o, err := s.spendRecovery(ctx, a, code)
-	if err != nil {
-		return 0, err
-	}
-	s.settle(ctx, a.ID, o)
-	if o != accepted {
-		s.metrics.SecondFactor("recovery_wrong")
-		s.record(ctx, a.ID, EventCodeFailed, m, "recovery code")
-		s.waitStarted(ctx, a, g, m)
-		return 0, errWrongRecovery
-	}
-	s.metrics.SecondFactor("recovery_accepted")
-	s.record(ctx, a.ID, EventRecoveryCodeUsed, m, "")
-	s.notify(ctx, a, mail.RecoveryCodeUsed, m, mail.NoticeData{CodesLeft: left})
-	return left, nil
-}
-
-func (s *Service) spendRecovery(ctx context.Context, a Account, code string) (int, outcome, error) {
-	codes, err := s.store.RecoveryCodes(ctx, a.ID)
-	if err != nil || len(codes) == 0 {
-		return 0, wrong, err
-	}
-	// One batch of codes shares one salt, so one hash of the input is
-	// compared with every stored hash.
-	stored := make([][]byte, len(codes))
-	for i, c := range codes {
-		stored[i] = c.Hash
-	}
-	i := recoverycode.Match(stored, recoverycode.Hash(code, codes[0].Salt))
-	if i < 0 {
-		return 0, wrong, nil
-	}
-	won, err := s.store.UseRecoveryCode(ctx, codes[i].ID, s.now())
-	if err != nil {
-		return 0, wrong, internal("use recovery code", err)
-	}
-	if !won {
-		return 0, replayed, nil
-	}
-	return len(codes) - 1, accepted, nil
+	return t.codesLeft, s.settle(ctx, a, t, m)
 }
 
 // halfSession returns the half-signed-in session behind token.
@@ -280,44 +334,76 @@ func (s *Service) halfSession(ctx context.Context, token string) (Session, Accou
 }
 
 // SecondFactor completes a sign-in with a TOTP code and returns the id of
-// the new, fully signed-in session.
-func (s *Service) SecondFactor(ctx context.Context, token, code string, m Meta) (string, error) {
-	sess, a, err := s.halfSession(ctx, token)
+// the new, fully signed-in session. The code's check and the session's
+// step-up are one transaction: a code is spent only by a sign-in that
+// happens.
+func (s *Service) SecondFactor(ctx context.Context, token, raw string, m Meta) (string, error) {
+	var a Account
+	var next string
+	t, err := s.attempt(ctx, false, func(t *factorTx) error {
+		sess, acc, err := t.s.halfSession(ctx, token)
+		if err != nil {
+			return err
+		}
+		a, m.Session = acc, sess.IDHash
+		code, err := totp.NormalizeCode(raw)
+		if err != nil {
+			return errCodeFormat
+		}
+		if err := t.checkTOTP(ctx, a, code, m); err != nil || t.outcome != accepted {
+			return err
+		}
+		if next, err = t.s.stepUp(ctx, sess, false, m); err != nil {
+			return err
+		}
+		// One event for the sign-in, which names the factor: not a
+		// second one for the code.
+		return t.record(ctx, a.ID, EventSignIn, m, "totp")
+	})
 	if err != nil {
 		return "", err
 	}
-	m.Session = sess.IDHash
-	if err := s.checkTOTP(ctx, a, code, m); err != nil {
-		return "", err
-	}
-	next, err := s.stepUp(ctx, sess, false, m)
-	if err != nil {
+	if err := s.settle(ctx, a, t, m); err != nil {
 		return "", err
 	}
 	s.metrics.SignIn("signed_in")
-	s.record(ctx, a.ID, EventSignIn, m, "totp")
 	return next, nil
 }
 
 // RecoverySignIn completes a sign-in with a recovery code. It returns the
 // new session id and how many codes are left.
-func (s *Service) RecoverySignIn(ctx context.Context, token, code string, m Meta) (string, int, error) {
-	sess, a, err := s.halfSession(ctx, token)
+func (s *Service) RecoverySignIn(ctx context.Context, token, raw string, m Meta) (string, int, error) {
+	var a Account
+	var next string
+	t, err := s.attempt(ctx, true, func(t *factorTx) error {
+		sess, acc, err := t.s.halfSession(ctx, token)
+		if err != nil {
+			return err
+		}
+		a, m.Session = acc, sess.IDHash
+		code, err := recoverycode.Normalize(raw)
+		if err != nil {
+			return errRecoveryFormat
+		}
+		if err := t.checkRecovery(ctx, a, code, m); err != nil || t.outcome != accepted {
+			return err
+		}
+		if err := t.record(ctx, a.ID, EventRecoveryCodeUsed, m, ""); err != nil {
+			return err
+		}
+		if next, err = t.s.stepUp(ctx, sess, true, m); err != nil {
+			return err
+		}
+		return t.record(ctx, a.ID, EventSignIn, m, "recovery code")
+	})
 	if err != nil {
 		return "", 0, err
 	}
-	m.Session = sess.IDHash
-	left, err := s.checkRecovery(ctx, a, code, m)
-	if err != nil {
-		return "", 0, err
-	}
-	next, err := s.stepUp(ctx, sess, true, m)
-	if err != nil {
+	if err := s.settle(ctx, a, t, m); err != nil {
 		return "", 0, err
 	}
 	s.metrics.SignIn("signed_in")
-	s.record(ctx, a.ID, EventSignIn, m, "recovery code")
-	return next, left, nil
+	return next, t.codesLeft, nil
 }
 
 // TwoFactorStatus is what the settings page and the API show of 2FA. It

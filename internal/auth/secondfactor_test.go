@@ -1,6 +1,7 @@
 package auth_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -406,5 +407,59 @@ func TestReplayNotice(t *testing.T) {
 			t.Errorf("code_replayed events: got %d, want at least 2",
 				kinds[auth.EventCodeReplayed])
 		}
+	})
+}
+
+// TestParallelGuesses: wrong codes sent all at once are counted one after
+// another, so no more of them are checked than the limit allows in a row
+// (FreeFailures), however many arrive together.
+func TestParallelGuesses(t *testing.T) {
+	storetest.EachDialect(t, func(t *testing.T, dialect string) {
+		e := newEnv(t, dialect)
+		a := e.account("together@example.com")
+		e.enrolSeed20(a)
+		const n = 40
+		now := e.clock.Now()
+		codes := make([]string, n)
+		tokens := make([]string, n)
+		for i := range codes {
+			codes[i] = wrongCode(t, seed20, now)
+			tokens[i] = e.half(a)
+		}
+		errs := make([]error, n)
+		storetest.Race(n, func(i int) {
+			_, errs[i] = e.svc.SecondFactor(t.Context(), tokens[i], codes[i], meta(ip))
+		})
+		checked := 0
+		for i, err := range errs {
+			switch auth.ErrorCode(err) {
+			case auth.CodeThrottled:
+			case auth.CodeInvalidCode:
+				checked++
+			default:
+				t.Errorf("attempt %d: %v", i, err)
+			}
+		}
+		if free := e.svc.Policy().FreeFailures; checked != free {
+			t.Errorf("attempts checked: got %d of %d sent at once, want %d", checked, n, free)
+		}
+	})
+}
+
+// TestGuessCountedWithoutAnswer: a guess whose sender hangs up before the
+// answer is counted all the same, or hanging up would make guesses free.
+func TestGuessCountedWithoutAnswer(t *testing.T) {
+	storetest.EachDialect(t, func(t *testing.T, dialect string) {
+		e := newEnv(t, dialect)
+		a := e.account("hangup@example.com")
+		e.enrolSeed20(a)
+		gone, cancel := context.WithCancel(t.Context())
+		cancel()
+		free := e.svc.Policy().FreeFailures
+		for range free {
+			e.svc.SecondFactor(gone, e.half(a), wrongCode(t, seed20, e.clock.Now()), meta(ip))
+		}
+		_, err := e.signIn(a, oathtool.TOTP(t, seed20, e.clock.Now()))
+		wantCode(t, err, auth.CodeThrottled)
 	})
 }

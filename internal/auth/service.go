@@ -206,13 +206,21 @@ func HashToken(token string) []byte {
 // record stores a security event and logs it. A failure to store is
 // logged, not returned: the customer's operation has already happened.
 func (s *Service) record(ctx context.Context, accountID int64, kind EventKind, m Meta, detail string) {
-	e := Event{AccountID: accountID, Kind: kind, At: s.now(), IP: m.IP,
-		UserAgent: truncate(m.UserAgent, 256), Detail: detail}
-	s.log.LogAttrs(ctx, slog.LevelInfo, "security event", slog.String("event", string(kind)),
-		slog.Int64("account_id", accountID), slog.String("ip", m.IP))
+	e := s.event(accountID, kind, m, detail)
+	s.logEvent(ctx, e)
 	if err := s.store.AddEvent(ctx, e); err != nil {
 		s.log.LogAttrs(ctx, slog.LevelError, "store security event", slog.Any("err", err))
 	}
+}
+
+func (s *Service) event(accountID int64, kind EventKind, m Meta, detail string) Event {
+	return Event{AccountID: accountID, Kind: kind, At: s.now(), IP: m.IP,
+		UserAgent: truncate(m.UserAgent, 256), Detail: detail}
+}
+
+func (s *Service) logEvent(ctx context.Context, e Event) {
+	s.log.LogAttrs(ctx, slog.LevelInfo, "security event", slog.String("event", string(e.Kind)),
+		slog.Int64("account_id", e.AccountID), slog.String("ip", e.IP))
 }
 
 // notify e-mails the account holder. Like record, it never fails the

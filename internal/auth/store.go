@@ -5,11 +5,23 @@ import (
 	"time"
 )
 
-// Store keeps clientarea's state. Each method is one transaction. Methods
-// documented as conditional change nothing and report false (or
-// ErrConflict) when their condition no longer holds, which is how races
-// between requests and instances are decided.
+// Store keeps clientarea's state. Each method is one transaction, unless
+// it is called on the Store that Atomic hands over. Methods documented as
+// conditional change nothing and report false (or ErrConflict) when their
+// condition no longer holds, which is how races between requests and
+// instances are decided.
 type Store interface {
+	// Atomic calls fn with a Store on which every call belongs to one
+	// transaction: committed if fn returns nil, rolled back if it returns
+	// an error. fn may be called more than once (a deadlock is retried),
+	// so it must not act outside the store: no e-mail, no metrics.
+	Atomic(ctx context.Context, fn func(Store) error) error
+	// LockAccount, on a Store from Atomic, waits until no other transaction
+	// holds the account and holds it until this one ends. Transactions
+	// that lock an account are thereby decided one after another, on one
+	// instance or many.
+	LockAccount(ctx context.Context, accountID int64) error
+
 	CreateAccount(ctx context.Context, a Account) (Account, error) // ErrConflict: e-mail taken
 	AccountByEmail(ctx context.Context, email string) (Account, error)
 	AccountByID(ctx context.Context, id int64) (Account, error)

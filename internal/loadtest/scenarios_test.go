@@ -17,13 +17,28 @@ type countingServer struct {
 	counts map[string]int
 	// codes holds, per half session, the code it was completed with.
 	codes map[string]string
+	// probed is closed once /healthz and the page have each been served;
+	// with holdForProbes, sign-ins wait for it, so that a test of the
+	// flood's probes does not depend on how fast the flood is.
+	probed        chan struct{}
+	healthzSeen   bool
+	pageSeen      bool
+	holdForProbes bool
 }
 
 func newCountingServer(t *testing.T) (*countingServer, string) {
 	t.Helper()
-	s := &countingServer{counts: map[string]int{}, codes: map[string]string{}}
+	s := &countingServer{counts: map[string]int{}, codes: map[string]string{},
+		probed: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v1/login", func(w http.ResponseWriter, r *http.Request) {
+		if s.holdForProbes {
+			select {
+			case <-s.probed:
+			case <-r.Context().Done():
+				return
+			}
+		}
 		var in map[string]string
 		json.NewDecoder(r.Body).Decode(&in)
 		if in["password"] != Password {
@@ -47,10 +62,12 @@ func newCountingServer(t *testing.T) (*countingServer, string) {
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		s.count("healthz")
+		s.seen(&s.healthzSeen)
 	})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		if ck, err := r.Cookie(SessionCookie); err == nil && ck.Value == "full" {
 			s.count("page")
+			s.seen(&s.pageSeen)
 			return
 		}
 		w.WriteHeader(http.StatusUnauthorized)
@@ -58,6 +75,17 @@ func newCountingServer(t *testing.T) (*countingServer, string) {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return s, srv.URL
+}
+
+func (s *countingServer) seen(probe *bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !*probe {
+		*probe = true
+		if s.healthzSeen && s.pageSeen {
+			close(s.probed)
+		}
+	}
 }
 
 func (s *countingServer) count(what string) {
@@ -107,7 +135,8 @@ func TestSecondFactorRunsOutOfSessions(t *testing.T) {
 }
 
 func TestFlood(t *testing.T) {
-	_, url := newCountingServer(t)
+	s, url := newCountingServer(t)
+	s.holdForProbes = true
 	tg := newTarget(t, url, 100)
 	r := tg.Flood(t.Context(), Flood{Size: 10, Session: "full", PagePath: "/",
 		ProbeEvery: time.Millisecond, Limit: time.Minute})

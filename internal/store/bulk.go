@@ -278,7 +278,7 @@ func viaRecovery(ss auth.Session) int64 {
 // pgxTx runs fn in a transaction on one pgx connection of the pool,
 // which is what COPY needs; database/sql has no way to send it.
 func (s *Store) pgxTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	conn, err := s.write.Conn(ctx)
+	conn, err := s.writeDB.Conn(ctx)
 	if err != nil {
 		return err
 	}

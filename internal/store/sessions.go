@@ -51,19 +51,25 @@ func (s *Store) Session(ctx context.Context, idHash []byte) (auth.Session, error
 	return scanSession(row)
 }
 
-// ReplaceSession swaps old for ss. Deleting old first and failing when it
-// is gone means only one of two racing step-ups gets the new session.
+// ReplaceSession swaps old for ss. It rewrites the row in place, one
+// statement whatever the transaction around it, and fails when old is gone,
+// so only one of two racing step-ups gets the new session.
 func (s *Store) ReplaceSession(ctx context.Context, old []byte, ss auth.Session) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q("DELETE FROM sessions WHERE id_hash = ?"), old)
-		if err != nil {
-			return fmt.Errorf("store: replace session: %w", err)
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return auth.ErrNotFound
-		}
-		return s.insertSession(ctx, tx, ss)
-	})
+	via := 0
+	if ss.ViaRecovery {
+		via = 1
+	}
+	n, err := s.exec(ctx, "UPDATE sessions SET id_hash = ?, stage = ?, created_at = ?, "+
+		"last_seen = ?, expires_at = ?, ip = ?, user_agent = ?, via_recovery = ? "+
+		"WHERE id_hash = ? AND account_id = ?", ss.IDHash, ss.Stage, unix(ss.CreatedAt),
+		unix(ss.LastSeen), unix(ss.ExpiresAt), ss.IP, ss.UserAgent, via, old, ss.AccountID)
+	if err != nil {
+		return fmt.Errorf("store: replace session: %w", err)
+	}
+	if n == 0 {
+		return auth.ErrNotFound
+	}
+	return nil
 }
 
 // TouchSession records activity for the idle timeout.

@@ -56,7 +56,22 @@ type Store struct {
 	// SQLite allows one writer at a time; giving writes their own pool of
 	// one connection queues them in Go instead of spinning on SQLITE_BUSY.
 	// On PostgreSQL both point at the same pool.
-	read, write *sql.DB
+	readDB, writeDB *sql.DB
+	// read and write are where queries go: the two pools, or, in a Store
+	// made by Atomic, both the one transaction (txn).
+	read, write querier
+	txn         *sql.Tx
+}
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func newStore(d Dialect, read, write *sql.DB) *Store {
+	return &Store{dialect: d, readDB: read, writeDB: write, read: read, write: write}
 }
 
 var _ auth.Store = (*Store)(nil)
@@ -121,7 +136,7 @@ func openSQLite(path string, opt Options) (*Store, error) {
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
 	}
 	write.SetMaxOpenConns(1)
-	return &Store{dialect: SQLite, read: read, write: write}, nil
+	return newStore(SQLite, read, write), nil
 }
 
 // uriEscaper escapes a file path for a "file:" URI: unescaped, '?' or '#'
@@ -142,23 +157,23 @@ func openPostgres(dsn string, opt Options) (*Store, error) {
 	db.SetMaxOpenConns(opt.MaxConns)
 	db.SetMaxIdleConns(opt.MaxConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	return &Store{dialect: Postgres, read: db, write: db}, nil
+	return newStore(Postgres, db, db), nil
 }
 
 // Dialect tells which engine s runs on.
 func (s *Store) Dialect() Dialect { return s.dialect }
 
 // Pool returns the read pool (on PostgreSQL, the only pool), for metrics.
-func (s *Store) Pool() *sql.DB { return s.read }
+func (s *Store) Pool() *sql.DB { return s.readDB }
 
 // Ping checks that the database answers.
-func (s *Store) Ping(ctx context.Context) error { return s.read.PingContext(ctx) }
+func (s *Store) Ping(ctx context.Context) error { return s.readDB.PingContext(ctx) }
 
 // Close closes the pools.
 func (s *Store) Close() error {
-	err := s.read.Close()
-	if s.write != s.read {
-		err = errors.Join(err, s.write.Close())
+	err := s.readDB.Close()
+	if s.writeDB != s.readDB {
+		err = errors.Join(err, s.writeDB.Close())
 	}
 	return err
 }
@@ -268,9 +283,51 @@ func (s *Store) q(query string) string {
 	return b.String()
 }
 
+// Atomic runs fn with a Store whose every read and write is part of one
+// transaction, committed when fn returns nil and rolled back otherwise; see
+// auth.Store. On SQLite the transaction holds the database's one write
+// lock from its first statement (BEGIN IMMEDIATE); on PostgreSQL it runs
+// at READ COMMITTED, and LockAccount orders what must be ordered. A
+// deadlock on PostgreSQL runs fn again, so fn must not act outside the
+// transaction.
+func (s *Store) Atomic(ctx context.Context, fn func(auth.Store) error) error {
+	if s.txn != nil {
+		return fn(s)
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		in := *s
+		in.read, in.write, in.txn = tx, tx, tx
+		return fn(&in)
+	})
+}
+
+// LockAccount makes the rest of the transaction wait for, and then hold,
+// the account; see auth.Store. On SQLite the transaction already excludes
+// every other writer. FOR NO KEY UPDATE, unlike FOR UPDATE, lets other
+// transactions go on adding rows that refer to the account.
+func (s *Store) LockAccount(ctx context.Context, accountID int64) error {
+	if s.txn == nil {
+		return errors.New("store: lock account: not in a transaction")
+	}
+	if s.dialect != Postgres {
+		return nil
+	}
+	var one int
+	err := s.txn.QueryRowContext(ctx,
+		"SELECT 1 FROM accounts WHERE id = $1 FOR NO KEY UPDATE", accountID).Scan(&one)
+	if err != nil {
+		return fmt.Errorf("store: lock account: %w", notFound(err))
+	}
+	return nil
+}
+
 // tx runs fn in a write transaction and commits it when fn returns nil.
-// On PostgreSQL a serialization failure or deadlock is retried.
+// On PostgreSQL a serialization failure or deadlock is retried. Within
+// Atomic, fn joins the transaction that is open.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	if s.txn != nil {
+		return fn(s.txn)
+	}
 	for attempt := 0; ; attempt++ {
 		err := s.tryTx(ctx, fn)
 		if err == nil || attempt == 4 || !retryable(err) {
@@ -280,7 +337,7 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 }
 
 func (s *Store) tryTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.write.BeginTx(ctx, nil)
+	tx, err := s.writeDB.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
