@@ -43,6 +43,7 @@ type benchOptions struct {
 	scenarios                                         map[string]bool
 	hash                                              password.Params
 	keep                                              bool
+	profile                                           string
 }
 
 func parseBenchFlags(args []string, s sys) (benchOptions, error) {
@@ -69,6 +70,8 @@ func parseBenchFlags(args []string, s sys) (benchOptions, error) {
 	fs.StringVar(&o.work, "work", "", "folder for the data folder and the server logs "+
 		"(default: a temporary folder, removed afterwards)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary folder")
+	fs.StringVar(&o.profile, "profile", "", "write CPU profiles of each server start and of "+
+		"the bench itself into this folder (go tool pprof reads them)")
 	mem := fs.Uint("hash-memory", d.HashMemoryKiB, "argon2id memory in KiB (the server's)")
 	iter := fs.Uint("hash-iterations", d.HashIterations, "argon2id iterations (the server's)")
 	lanes := fs.Uint("hash-lanes", d.HashLanes, "argon2id lanes (the server's)")
@@ -196,6 +199,16 @@ func bench(ctx context.Context, args []string, s sys) error {
 	o, err := parseBenchFlags(args, s)
 	if err != nil {
 		return err
+	}
+	if o.profile != "" {
+		if err := os.MkdirAll(o.profile, 0o700); err != nil {
+			return err
+		}
+		stop, err := startProfile(filepath.Join(o.profile, "bench.cpu.pprof"))
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	b, err := newBencher(ctx, o, s)
 	if err != nil {

@@ -70,6 +70,10 @@ func (b *bencher) startServer(ctx context.Context) (*benchServer, error) {
 	// that it shuts down as in production, not killed.
 	srv.cmd = exec.Command(b.opt.serverBin, args...)
 	srv.cmd.Env = serverEnv(b.sys)
+	if b.opt.profile != "" {
+		srv.cmd.Env = append(srv.cmd.Env, profileEnv+"="+
+			filepath.Join(b.opt.profile, fmt.Sprintf("server-%d.cpu.pprof", b.starts)))
+	}
 	srv.cmd.Stdout, srv.cmd.Stderr = logFile, logFile
 	start := time.Now()
 	if err := srv.cmd.Start(); err != nil {

@@ -16,11 +16,22 @@ import (
 )
 
 func main() {
+	os.Exit(mainCode())
+}
+
+func mainCode() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], sys{getenv: os.Getenv, stdin: os.Stdin, stdout: os.Stdout,
+	defer stop()
+	if path := os.Getenv(profileEnv); path != "" {
+		stopProfile, err := startProfile(path)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "clientarea:", err)
+			return 1
+		}
+		defer stopProfile()
+	}
+	return run(ctx, os.Args[1:], sys{getenv: os.Getenv, stdin: os.Stdin, stdout: os.Stdout,
 		stderr: os.Stderr})
-	stop()
-	os.Exit(code)
 }
 
 // sys is what the program takes from its surroundings. Tests give their
