@@ -79,7 +79,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Session, Acco
 	if token == "" || len(token) > 128 {
 		return Session{}, Account{}, errUnauthenticated
 	}
-	sess, err := s.store.Session(ctx, HashToken(token))
+	sess, a, err := s.store.Session(ctx, HashToken(token))
 	if errors.Is(err, ErrNotFound) {
 		return Session{}, Account{}, errUnauthenticated
 	}
@@ -97,10 +97,6 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Session, Acco
 		if err := s.store.TouchSession(ctx, sess.IDHash, now); err != nil {
 			return Session{}, Account{}, internal("session", err)
 		}
-	}
-	a, err := s.store.AccountByID(ctx, sess.AccountID)
-	if err != nil {
-		return Session{}, Account{}, internal("session", err)
 	}
 	return sess, a, nil
 }

@@ -62,7 +62,8 @@ type Store interface {
 	SwapThrottle(ctx context.Context, t Throttle) (bool, error)
 
 	CreateSession(ctx context.Context, s Session) error
-	Session(ctx context.Context, idHash []byte) (Session, error)
+	// Session returns the session and its account.
+	Session(ctx context.Context, idHash []byte) (Session, Account, error)
 	// ReplaceSession deletes the session old and creates s in one step;
 	// ErrNotFound when old is already gone (another request used it).
 	ReplaceSession(ctx context.Context, old []byte, s Session) error

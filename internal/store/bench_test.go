@@ -85,7 +85,7 @@ func BenchmarkSession(b *testing.B) {
 			cpu := storetest.StartCPU(b)
 			for b.Loop() {
 				i = (i + 7919) % len(sessions)
-				if _, err := st.Session(b.Context(), sessions[i].IDHash); err != nil {
+				if _, _, err := st.Session(b.Context(), sessions[i].IDHash); err != nil {
 					b.Fatalf("Session: %v", err)
 				}
 			}

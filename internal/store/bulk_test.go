@@ -77,7 +77,7 @@ func TestBulkSessions(t *testing.T) {
 			t.Fatalf("BulkSessions: %v", err)
 		}
 		for _, want := range sessions {
-			got, err := st.Session(t.Context(), want.IDHash)
+			got, _, err := st.Session(t.Context(), want.IDHash)
 			if err != nil {
 				t.Fatalf("Session(%x): %v", want.IDHash, err)
 			}

@@ -274,7 +274,7 @@ func TestRemoveSecondFactors(t *testing.T) {
 				if codes, err := st.RecoveryCodes(ctx, a.ID); len(codes) != 0 || err != nil {
 					t.Errorf("recovery codes: got %d, %v; want 0", len(codes), err)
 				}
-				_, err = st.Session(ctx, sess.IDHash)
+				_, _, err = st.Session(ctx, sess.IDHash)
 				if gone := errors.Is(err, auth.ErrNotFound); gone != endSessions {
 					t.Errorf("session gone: got %t (%v), want %t", gone, err, endSessions)
 				}

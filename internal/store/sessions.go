@@ -12,17 +12,6 @@ import (
 const sessionColumns = "id_hash, account_id, stage, created_at, last_seen, expires_at, " +
 	"ip, user_agent, via_recovery"
 
-func scanSession(row interface{ Scan(...any) error }) (auth.Session, error) {
-	var s auth.Session
-	var created, seen, expires int64
-	var viaRecovery int
-	err := row.Scan(&s.IDHash, &s.AccountID, &s.Stage, &created, &seen, &expires,
-		&s.IP, &s.UserAgent, &viaRecovery)
-	s.CreatedAt, s.LastSeen, s.ExpiresAt = fromUnix(created), fromUnix(seen), fromUnix(expires)
-	s.ViaRecovery = viaRecovery != 0
-	return s, notFound(err)
-}
-
 func (s *Store) insertSession(ctx context.Context, ex interface {
 	ExecContext(context.Context, string, ...any) (sql.Result, error)
 }, ss auth.Session) error {
@@ -44,11 +33,27 @@ func (s *Store) CreateSession(ctx context.Context, ss auth.Session) error {
 	return s.insertSession(ctx, s.write, ss)
 }
 
-// Session finds a session by the hash of its id.
-func (s *Store) Session(ctx context.Context, idHash []byte) (auth.Session, error) {
-	row := s.read.QueryRowContext(ctx,
-		s.q("SELECT "+sessionColumns+" FROM sessions WHERE id_hash = ?"), idHash)
-	return scanSession(row)
+// Session finds a session by the hash of its id, with its account: every
+// signed-in request needs both, and one query reads them.
+func (s *Store) Session(ctx context.Context, idHash []byte) (auth.Session, auth.Account, error) {
+	var ss auth.Session
+	var a auth.Account
+	var created, seen, expires, accountCreated int64
+	var viaRecovery int
+	err := s.read.QueryRowContext(ctx, s.q("SELECT s.id_hash, s.account_id, s.stage, "+
+		"s.created_at, s.last_seen, s.expires_at, s.ip, s.user_agent, s.via_recovery, "+
+		"a.email, a.password_hash, a.role, a.lang, a.created_at "+
+		"FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.id_hash = ?"), idHash).
+		Scan(&ss.IDHash, &ss.AccountID, &ss.Stage, &created, &seen, &expires, &ss.IP,
+			&ss.UserAgent, &viaRecovery, &a.Email, &a.PasswordHash, &a.Role, &a.Lang,
+			&accountCreated)
+	if err != nil {
+		return auth.Session{}, auth.Account{}, notFound(err)
+	}
+	ss.CreatedAt, ss.LastSeen, ss.ExpiresAt = fromUnix(created), fromUnix(seen), fromUnix(expires)
+	ss.ViaRecovery = viaRecovery != 0
+	a.ID, a.CreatedAt = ss.AccountID, fromUnix(accountCreated)
+	return ss, a, nil
 }
 
 // ReplaceSession swaps old for ss. It rewrites the row in place, one

@@ -39,7 +39,7 @@ func TestSessions(t *testing.T) {
 		if got := session(t, st, keep.IDHash); !equalSession(got, keep) {
 			t.Errorf("Session: got %+v, want %+v", got, keep)
 		}
-		_, err := st.Session(ctx, auth.HashToken("nobody"))
+		_, _, err := st.Session(ctx, auth.HashToken("nobody"))
 		if !errors.Is(err, auth.ErrNotFound) {
 			t.Errorf("Session(unknown): got %v, want ErrNotFound", err)
 		}
@@ -50,7 +50,7 @@ func TestSessions(t *testing.T) {
 		if err := st.ReplaceSession(ctx, half.IDHash, full); err != nil {
 			t.Fatalf("ReplaceSession: %v", err)
 		}
-		if _, err := st.Session(ctx, half.IDHash); !errors.Is(err, auth.ErrNotFound) {
+		if _, _, err := st.Session(ctx, half.IDHash); !errors.Is(err, auth.ErrNotFound) {
 			t.Errorf("replaced session: got %v, want ErrNotFound", err)
 		}
 		if got := session(t, st, full.IDHash); !equalSession(got, full) {
@@ -61,7 +61,7 @@ func TestSessions(t *testing.T) {
 		if !errors.Is(err, auth.ErrNotFound) {
 			t.Errorf("ReplaceSession of a gone session: got %v, want ErrNotFound", err)
 		}
-		if _, err := st.Session(ctx, again.IDHash); !errors.Is(err, auth.ErrNotFound) {
+		if _, _, err := st.Session(ctx, again.IDHash); !errors.Is(err, auth.ErrNotFound) {
 			t.Errorf("a failed replace created its session: got %v, want ErrNotFound", err)
 		}
 
@@ -151,9 +151,12 @@ func TestDeleteExpiredSessions(t *testing.T) {
 
 func session(t *testing.T, st *store.Store, idHash []byte) auth.Session {
 	t.Helper()
-	s, err := st.Session(t.Context(), idHash)
+	s, a, err := st.Session(t.Context(), idHash)
 	if err != nil {
 		t.Fatalf("Session: %v", err)
+	}
+	if want, err := st.AccountByID(t.Context(), s.AccountID); err != nil || a != want {
+		t.Errorf("Session's account: got %+v, want %+v (%v)", a, want, err)
 	}
 	return s
 }
@@ -169,7 +172,7 @@ func equalSession(a, b auth.Session) bool {
 func assertSessions(t *testing.T, st *store.Store, want map[string]bool) {
 	t.Helper()
 	for id, exists := range want {
-		_, err := st.Session(t.Context(), auth.HashToken(id))
+		_, _, err := st.Session(t.Context(), auth.HashToken(id))
 		switch {
 		case err != nil && !errors.Is(err, auth.ErrNotFound):
 			t.Errorf("Session(%s): %v", id, err)

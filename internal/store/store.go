@@ -121,7 +121,7 @@ func openSQLite(path string, opt Options) (*Store, error) {
 	// safe with WAL (a crash may lose the last commits, never corrupt).
 	base := "file:" + uriEscaper.Replace(path) +
 		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
-		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=wal_autocheckpoint(10000)"
 	read, err := openSQLiteDB(base)
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
