@@ -61,6 +61,8 @@ type Store struct {
 	// made by Atomic, both the one transaction (txn).
 	read, write querier
 	txn         *sql.Tx
+	// batch, on SQLite, runs Atomic's units of work several to a commit.
+	batch *batcher
 }
 
 // querier is what *sql.DB and *sql.Tx have in common.
@@ -136,7 +138,9 @@ func openSQLite(path string, opt Options) (*Store, error) {
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
 	}
 	write.SetMaxOpenConns(1)
-	return newStore(SQLite, read, write), nil
+	s := newStore(SQLite, read, write)
+	s.batch = newBatcher(s)
+	return s, nil
 }
 
 // uriEscaper escapes a file path for a "file:" URI: unescaped, '?' or '#'
@@ -171,6 +175,9 @@ func (s *Store) Ping(ctx context.Context) error { return s.readDB.PingContext(ct
 
 // Close closes the pools.
 func (s *Store) Close() error {
+	if s.batch != nil {
+		s.batch.close()
+	}
 	err := s.readDB.Close()
 	if s.writeDB != s.readDB {
 		err = errors.Join(err, s.writeDB.Close())
@@ -286,13 +293,16 @@ func (s *Store) q(query string) string {
 // Atomic runs fn with a Store whose every read and write is part of one
 // transaction, committed when fn returns nil and rolled back otherwise; see
 // auth.Store. On SQLite the transaction holds the database's one write
-// lock from its first statement (BEGIN IMMEDIATE); on PostgreSQL it runs
-// at READ COMMITTED, and LockAccount orders what must be ordered. A
-// deadlock on PostgreSQL runs fn again, so fn must not act outside the
-// transaction.
+// lock from its first statement (BEGIN IMMEDIATE), and units that arrive
+// together share it (see batcher); on PostgreSQL it runs at READ
+// COMMITTED, and LockAccount orders what must be ordered. A deadlock on
+// PostgreSQL runs fn again, so fn must not act outside the transaction.
 func (s *Store) Atomic(ctx context.Context, fn func(auth.Store) error) error {
 	if s.txn != nil {
 		return fn(s)
+	}
+	if s.batch != nil {
+		return s.batch.do(ctx, fn)
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		in := *s
@@ -341,8 +351,10 @@ func (s *Store) tryTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
+	// Deferred, so that a panic in fn does not leave the transaction, and
+	// its connection, open; after a commit it does nothing.
+	defer tx.Rollback()
 	if err := fn(tx); err != nil {
-		tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {

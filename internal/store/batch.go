@@ -1,0 +1,130 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/clientarea/clientarea/internal/auth"
+)
+
+// maxBatch bounds how many of Atomic's units share one SQLite commit, so
+// that the last of a long queue does not wait for all the others.
+const maxBatch = 32
+
+var errClosed = errors.New("store: closed")
+
+// batcher runs the units of work that Atomic is given on SQLite several to
+// one transaction (group commit). On SQLite every write transaction runs
+// alone anyway, and its commit, which writes each changed page to the WAL
+// with its own system calls, costs about as much as the work before it;
+// units that arrive while a commit is under way share the next one. Each
+// unit runs inside a savepoint, so one that fails is rolled back alone,
+// and the units of a batch run one after another on one connection: each
+// sees what the units before it did, exactly as if each were its own
+// transaction. A unit's caller hears of it only after the commit, so what
+// it was told is on disk.
+type batcher struct {
+	s    *Store
+	jobs chan *job
+	quit chan struct{}
+	done sync.WaitGroup
+}
+
+type job struct {
+	ctx      context.Context
+	fn       func(auth.Store) error
+	err      error
+	panicked any
+	done     chan struct{}
+}
+
+func newBatcher(s *Store) *batcher {
+	b := &batcher{s: s, jobs: make(chan *job), quit: make(chan struct{})}
+	b.done.Go(b.loop)
+	return b
+}
+
+// do runs fn in the next batch and returns when that batch has committed
+// or failed. fn runs on the batcher's goroutine; a panic in it is carried
+// back to the caller's. The caller's cancellation does not reach fn: on
+// SQLite, interrupting a statement would roll back the whole batch.
+func (b *batcher) do(ctx context.Context, fn func(auth.Store) error) error {
+	j := &job{ctx: context.WithoutCancel(ctx), fn: fn, done: make(chan struct{})}
+	select {
+	case b.jobs <- j:
+	case <-b.quit:
+		return errClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	<-j.done
+	if j.panicked != nil {
+		panic(j.panicked)
+	}
+	return j.err
+}
+
+func (b *batcher) close() {
+	close(b.quit)
+	b.done.Wait()
+}
+
+func (b *batcher) loop() {
+	for {
+		var batch []*job
+		select {
+		case j := <-b.jobs:
+			batch = append(batch, j)
+		case <-b.quit:
+			return
+		}
+		// Take whoever else is waiting now, without waiting for more.
+	more:
+		for len(batch) < maxBatch {
+			select {
+			case j := <-b.jobs:
+				batch = append(batch, j)
+			default:
+				break more
+			}
+		}
+		b.run(batch)
+	}
+}
+
+func (b *batcher) run(batch []*job) {
+	ctx := context.Background()
+	err := b.s.tryTx(ctx, func(tx *sql.Tx) error {
+		in := *b.s
+		in.read, in.write, in.txn = tx, tx, tx
+		for _, j := range batch {
+			if _, err := tx.ExecContext(ctx, "SAVEPOINT unit"); err != nil {
+				return err
+			}
+			j.panicked, j.err = call(j.ctx, j.fn, &in)
+			if j.err != nil || j.panicked != nil {
+				if _, err := tx.ExecContext(ctx, "ROLLBACK TO unit"); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.ExecContext(ctx, "RELEASE unit"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, j := range batch {
+		if err != nil && j.err == nil && j.panicked == nil {
+			j.err = fmt.Errorf("store: batch: %w", err)
+		}
+		close(j.done)
+	}
+}
+
+func call(ctx context.Context, fn func(auth.Store) error, s *Store) (panicked any, err error) {
+	defer func() { panicked = recover() }()
+	return nil, fn(s)
+}

@@ -1,0 +1,95 @@
+package store_test
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/clientarea/clientarea/internal/auth"
+	"github.com/clientarea/clientarea/internal/storetest"
+)
+
+// TestAtomic sends many units of work at once, as the second factor's
+// requests do. On SQLite they share commits (group commit); on both
+// engines each must act as a transaction of its own: a unit that fails or
+// panics leaves nothing behind and takes no other unit with it, and
+// read-modify-write units on one account, ordered by LockAccount, lose no
+// update.
+func TestAtomic(t *testing.T) {
+	storetest.EachDialect(t, func(t *testing.T, dialect string) {
+		st := storetest.Open(t, dialect)
+		ctx := t.Context()
+		shared, err := st.CreateAccount(ctx, auth.Account{Email: "shared@example.com",
+			PasswordHash: "h", Role: auth.RoleCustomer, Lang: "en", CreatedAt: t0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 60
+		errFailed := errors.New("unit failed on purpose")
+		fails := func(i int) bool { return i%3 == 0 }
+		panics := func(i int) bool { return i%7 == 1 }
+		errs := make([]error, n)
+		recovered := make([]any, n)
+		storetest.Race(n, func(i int) {
+			defer func() { recovered[i] = recover() }()
+			errs[i] = st.Atomic(ctx, func(tx auth.Store) error {
+				_, err := tx.CreateAccount(ctx, auth.Account{Email: email(i),
+					PasswordHash: "h", Role: auth.RoleCustomer, Lang: "en", CreatedAt: t0})
+				if err != nil {
+					return err
+				}
+				if err := tx.LockAccount(ctx, shared.ID); err != nil {
+					return err
+				}
+				g, err := tx.FactorGuard(ctx, shared.ID)
+				if err != nil {
+					return err
+				}
+				g.Consecutive++
+				g.Version++
+				if ok, err := tx.SwapFactorGuard(ctx, g); err != nil || !ok {
+					return fmt.Errorf("swap guard: %v, %v", ok, err)
+				}
+				switch {
+				case panics(i):
+					panic(fmt.Sprintf("unit %d", i))
+				case fails(i):
+					return errFailed
+				}
+				return nil
+			})
+		})
+		committed := 0
+		for i := range n {
+			_, err := st.AccountByEmail(ctx, email(i))
+			switch {
+			case panics(i):
+				if recovered[i] != fmt.Sprintf("unit %d", i) {
+					t.Errorf("unit %d: recovered %v, want its own panic", i, recovered[i])
+				}
+			case fails(i):
+				if !errors.Is(errs[i], errFailed) {
+					t.Errorf("unit %d: got %v, want its own error", i, errs[i])
+				}
+			default:
+				if errs[i] != nil || recovered[i] != nil {
+					t.Errorf("unit %d: got %v, %v; want nil", i, errs[i], recovered[i])
+				}
+				if err != nil {
+					t.Errorf("unit %d committed, but its account: %v", i, err)
+				}
+				committed++
+				continue
+			}
+			if !errors.Is(err, auth.ErrNotFound) {
+				t.Errorf("unit %d was rolled back, but its account: got %v, want ErrNotFound", i, err)
+			}
+		}
+		g, err := st.FactorGuard(ctx, shared.ID)
+		if err != nil || g.Consecutive != committed {
+			t.Errorf("counter: got %d (%v), want %d, one per committed unit", g.Consecutive, err, committed)
+		}
+	})
+}
+
+func email(i int) string { return fmt.Sprintf("unit-%d@example.com", i) }
