@@ -6,13 +6,16 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/clientarea/clientarea/internal/config"
 	"github.com/clientarea/clientarea/internal/oathtool"
 )
 
@@ -234,5 +237,29 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	if _, err := http.Get("http://" + addr + "/healthz"); err == nil {
 		t.Error("the server still answers after shutdown")
+	}
+}
+
+// TestMemoryLimit: the server sets the runtime's soft memory limit from
+// --memory-limit, and leaves it alone when the operator set GOMEMLIMIT.
+func TestMemoryLimit(t *testing.T) {
+	before := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(before) })
+	log := slog.New(slog.DiscardHandler)
+	env := map[string]string{}
+	s := sys{getenv: func(name string) string { return env[name] }}
+
+	setMemoryLimit(150, s, log)
+	if got := debug.SetMemoryLimit(-1); got != 150<<20 {
+		t.Errorf("limit with --memory-limit 150: got %d, want %d", got, 150<<20)
+	}
+	debug.SetMemoryLimit(before)
+	env["GOMEMLIMIT"] = "1GiB"
+	setMemoryLimit(150, s, log)
+	if got := debug.SetMemoryLimit(-1); got != before {
+		t.Errorf("limit with GOMEMLIMIT set: got %d, want it untouched (%d)", got, before)
+	}
+	if d := config.Defaults().MemoryLimitMiB; d != 150 {
+		t.Errorf("default --memory-limit: got %d MiB, want 150", d)
 	}
 }

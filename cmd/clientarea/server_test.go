@@ -62,8 +62,10 @@ func startServer(t *testing.T, clk *storetest.Clock, env map[string]string, args
 	if clk == nil {
 		ts.Clock = storetest.NewClock(t0)
 	}
+	// No memory limit: it would be the whole test process's, which holds
+	// many servers at once (TestMemoryLimit tests it).
 	argv := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", ts.Data,
-		"--log-format", "json"}, fastHashing...)
+		"--log-format", "json", "--memory-limit", "0"}, fastHashing...)
 	argv = append(argv, args...)
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)

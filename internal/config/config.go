@@ -48,6 +48,9 @@ type Config struct {
 	HashWait       time.Duration
 	DBMaxConns     int
 	ShutdownWait   time.Duration
+	// MemoryLimitMiB is the Go runtime's soft memory limit for the server;
+	// 0 leaves it to GOMEMLIMIT or the runtime's default (none).
+	MemoryLimitMiB int
 }
 
 // Defaults returns the settings of a new install.
@@ -64,6 +67,7 @@ func Defaults() Config {
 		HashWait:       5 * time.Second,
 		DBMaxConns:     10,
 		ShutdownWait:   10 * time.Second,
+		MemoryLimitMiB: 150,
 	}
 }
 
@@ -181,6 +185,8 @@ var settings = []setting{
 		intv(func(c *Config) *int { return &c.DBMaxConns })},
 	{"shutdown-wait", "time given to requests in flight at shutdown",
 		dur(func(c *Config) *time.Duration { return &c.ShutdownWait })},
+	{"memory-limit", "soft memory limit of the server in MiB (0: none; GOMEMLIMIT wins)",
+		intv(func(c *Config) *int { return &c.MemoryLimitMiB })},
 }
 
 // EnvName is the environment variable of a setting.
@@ -293,6 +299,9 @@ func (c *Config) Validate() error {
 	}
 	if c.HashMemoryKiB < 8 || c.HashIterations < 1 || c.HashLanes < 1 || c.HashLanes > 255 {
 		errs = append(errs, errors.New("hash-memory, hash-iterations and hash-lanes are too low"))
+	}
+	if c.MemoryLimitMiB < 0 || c.MemoryLimitMiB > 1<<20 {
+		errs = append(errs, errors.New("memory-limit must be from 0 to 1048576 MiB"))
 	}
 	if c.DBMaxConns < 1 {
 		errs = append(errs, errors.New("db-max-conns must be at least 1"))
