@@ -108,13 +108,58 @@ func (s *Store) DeleteSessions(ctx context.Context, accountID int64, keep []byte
 	return nil
 }
 
-// DeleteExpiredSessions removes sessions past their absolute lifetime.
+// expireBatch bounds the sessions one clean-up removes, and expireChunk
+// those one write transaction removes: the one writer is never held long,
+// and what one run leaves the next one takes.
+const (
+	expireBatch = 20000
+	expireChunk = 500
+)
+
+// DeleteExpiredSessions removes sessions past their absolute lifetime. It
+// finds them with a scan on a reader (no index: see migration 0002) and
+// deletes them by id in small transactions.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error) {
-	n, err := s.exec(ctx, "DELETE FROM sessions WHERE expires_at <= ?", unix(now))
+	rows, err := s.read.QueryContext(ctx,
+		s.q("SELECT id_hash FROM sessions WHERE expires_at <= ? LIMIT ?"), unix(now), expireBatch)
 	if err != nil {
 		return 0, fmt.Errorf("store: delete expired sessions: %w", err)
 	}
-	return n, nil
+	ids, err := collect(rows, func(r interface{ Scan(...any) error }) ([]byte, error) {
+		var id []byte
+		return id, r.Scan(&id)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: delete expired sessions: %w", err)
+	}
+	var total int64
+	for len(ids) > 0 {
+		chunk := ids[:min(expireChunk, len(ids))]
+		ids = ids[len(chunk):]
+		var deleted int64
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			deleted = 0
+			for _, id := range chunk {
+				// Checked again: the session may have been replaced since.
+				res, err := tx.ExecContext(ctx,
+					s.q("DELETE FROM sessions WHERE id_hash = ? AND expires_at <= ?"), id, unix(now))
+				if err != nil {
+					return err
+				}
+				n, err := res.RowsAffected()
+				if err != nil {
+					return err
+				}
+				deleted += n
+			}
+			return nil
+		})
+		if err != nil {
+			return total, fmt.Errorf("store: delete expired sessions: %w", err)
+		}
+		total += deleted
+	}
+	return total, nil
 }
 
 // CountSessions counts unexpired sessions, for metrics.

@@ -146,6 +146,22 @@ func TestDeleteExpiredSessions(t *testing.T) {
 		if n, err := st.DeleteExpiredSessions(ctx, t0); n != 0 || err != nil {
 			t.Errorf("DeleteExpiredSessions again: got %d, %v; want 0", n, err)
 		}
+
+		// More than one write transaction's worth, among live sessions.
+		var many []auth.Session
+		for i := range 1203 {
+			many = append(many, newSession(a.ID, fmt.Sprintf("old%d", i), t0.Add(-hour)),
+				newSession(a.ID, fmt.Sprintf("live%d", i), t0.Add(hour)))
+		}
+		if err := st.BulkSessions(ctx, many); err != nil {
+			t.Fatalf("BulkSessions: %v", err)
+		}
+		if n, err := st.DeleteExpiredSessions(ctx, t0); n != 1203 || err != nil {
+			t.Errorf("DeleteExpiredSessions of 1203: got %d, %v", n, err)
+		}
+		if n, err := st.CountSessions(ctx, t0); n != 1205 || err != nil {
+			t.Errorf("CountSessions after: got %d, %v; want 1205", n, err)
+		}
 	})
 }
 
