@@ -135,9 +135,10 @@ func checkBenchReport(t *testing.T, path string, postgres bool) {
 		t.Fatalf("second factor: got %d levels, want 2", len(r.SecondFactor))
 	}
 	// Every code the harness sends must be accepted: a refused one would
-	// mean it sent a replay or an account's code twice in a step.
+	// mean it sent a replay or an account's code twice in a step. (Server
+	// CPU is read from /proc in 10 ms ticks, so forty codes may show none.)
 	for _, sf := range r.SecondFactor {
-		if sf.Calls == 0 || sf.OK != sf.Calls || sf.ServerCPU <= 0 {
+		if sf.Calls == 0 || sf.OK != sf.Calls || sf.ServerCPU < 0 {
 			t.Errorf("second factor at %d: got %d ok of %d, server CPU %v; want all ok",
 				sf.Concurrency, sf.OK, sf.Calls, sf.ServerCPU)
 		}
