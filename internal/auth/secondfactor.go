@@ -37,10 +37,6 @@ const (
 	replayed                // not counted: a replay is not a guess
 )
 
-// attemptTimeout bounds one attempt's transaction, which does not end when
-// the request's sender hangs up (see attempt).
-const attemptTimeout = 10 * time.Second
-
 // factorTx is one second-factor attempt and the transaction it is decided
 // in: its service reads and writes through the transaction, and what must
 // wait for the commit (logs, metrics, e-mail) is noted for settle.
@@ -56,16 +52,17 @@ type factorTx struct {
 
 // attempt runs fn, which checks one code, in one transaction. Everything
 // an accepted code changes (its step, the guessing counters, the session,
-// the security log) commits together or not at all, and the transaction
-// is not cancelled with the request: a guess is counted whether or not
-// its sender waits for the answer.
-func (s *Service) attempt(ctx context.Context, recovery bool, fn func(*factorTx) error) (*factorTx, error) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), attemptTimeout)
-	defer cancel()
+// the security log) commits together or not at all. The context fn gets,
+// and so every statement of the attempt, is not cancelled with the
+// request: a guess is counted whether or not its sender waits for the
+// answer. The databases' own timeouts bound it.
+func (s *Service) attempt(ctx context.Context, recovery bool,
+	fn func(context.Context, *factorTx) error) (*factorTx, error) {
+	ctx = context.WithoutCancel(ctx)
 	var t *factorTx
 	err := s.store.Atomic(ctx, func(st Store) error {
 		t = &factorTx{s: s.within(st), recovery: recovery}
-		return fn(t)
+		return fn(ctx, t)
 	})
 	switch ErrorCode(err) {
 	case "":
@@ -253,6 +250,9 @@ func (t *factorTx) checkRecovery(ctx context.Context, a Account, code string, m 
 // not happen before: logs, metrics and e-mail. It returns the error the
 // customer sees for a code that was not accepted.
 func (s *Service) settle(ctx context.Context, a Account, t *factorTx, m Meta) error {
+	// What the attempt committed is told, whether or not its sender is
+	// still there: a replay notice above all.
+	ctx = context.WithoutCancel(ctx)
 	for _, e := range t.events {
 		s.logEvent(ctx, e)
 	}
@@ -290,7 +290,7 @@ func (s *Service) checkTOTP(ctx context.Context, a Account, raw string, m Meta) 
 	if err != nil {
 		return errCodeFormat
 	}
-	t, err := s.attempt(ctx, false, func(t *factorTx) error {
+	t, err := s.attempt(ctx, false, func(ctx context.Context, t *factorTx) error {
 		if err := t.checkTOTP(ctx, a, code, m); err != nil || t.outcome != accepted {
 			return err
 		}
@@ -309,7 +309,7 @@ func (s *Service) checkRecovery(ctx context.Context, a Account, raw string, m Me
 	if err != nil {
 		return 0, errRecoveryFormat
 	}
-	t, err := s.attempt(ctx, true, func(t *factorTx) error {
+	t, err := s.attempt(ctx, true, func(ctx context.Context, t *factorTx) error {
 		if err := t.checkRecovery(ctx, a, code, m); err != nil || t.outcome != accepted {
 			return err
 		}
@@ -340,7 +340,7 @@ func (s *Service) halfSession(ctx context.Context, token string) (Session, Accou
 func (s *Service) SecondFactor(ctx context.Context, token, raw string, m Meta) (string, error) {
 	var a Account
 	var next string
-	t, err := s.attempt(ctx, false, func(t *factorTx) error {
+	t, err := s.attempt(ctx, false, func(ctx context.Context, t *factorTx) error {
 		sess, acc, err := t.s.halfSession(ctx, token)
 		if err != nil {
 			return err
@@ -375,7 +375,7 @@ func (s *Service) SecondFactor(ctx context.Context, token, raw string, m Meta) (
 func (s *Service) RecoverySignIn(ctx context.Context, token, raw string, m Meta) (string, int, error) {
 	var a Account
 	var next string
-	t, err := s.attempt(ctx, true, func(t *factorTx) error {
+	t, err := s.attempt(ctx, true, func(ctx context.Context, t *factorTx) error {
 		sess, acc, err := t.s.halfSession(ctx, token)
 		if err != nil {
 			return err

@@ -27,14 +27,14 @@ var errClosed = errors.New("store: closed")
 // transaction. A unit's caller hears of it only after the commit, so what
 // it was told is on disk.
 type batcher struct {
-	s    *Store
-	jobs chan *job
-	quit chan struct{}
-	done sync.WaitGroup
+	s       *Store
+	jobs    chan *job
+	quit    chan struct{}
+	closing sync.Once
+	done    sync.WaitGroup
 }
 
 type job struct {
-	ctx      context.Context
 	fn       func(auth.Store) error
 	err      error
 	panicked any
@@ -49,10 +49,10 @@ func newBatcher(s *Store) *batcher {
 
 // do runs fn in the next batch and returns when that batch has committed
 // or failed. fn runs on the batcher's goroutine; a panic in it is carried
-// back to the caller's. The caller's cancellation does not reach fn: on
-// SQLite, interrupting a statement would roll back the whole batch.
+// back to the caller's. Once fn runs, cancelling ctx no longer reaches its
+// statements (see uncancellable).
 func (b *batcher) do(ctx context.Context, fn func(auth.Store) error) error {
-	j := &job{ctx: context.WithoutCancel(ctx), fn: fn, done: make(chan struct{})}
+	j := &job{fn: fn, done: make(chan struct{})}
 	select {
 	case b.jobs <- j:
 	case <-b.quit:
@@ -68,7 +68,7 @@ func (b *batcher) do(ctx context.Context, fn func(auth.Store) error) error {
 }
 
 func (b *batcher) close() {
-	close(b.quit)
+	b.closing.Do(func() { close(b.quit) })
 	b.done.Wait()
 }
 
@@ -97,14 +97,15 @@ func (b *batcher) loop() {
 
 func (b *batcher) run(batch []*job) {
 	ctx := context.Background()
-	err := b.s.tryTx(ctx, func(tx *sql.Tx) error {
+	err := b.s.tryTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		in := *b.s
-		in.read, in.write, in.txn = tx, tx, tx
+		q := uncancellable{tx}
+		in.read, in.write, in.txn, in.batched = q, q, tx, true
 		for _, j := range batch {
 			if _, err := tx.ExecContext(ctx, "SAVEPOINT unit"); err != nil {
 				return err
 			}
-			j.panicked, j.err = call(j.ctx, j.fn, &in)
+			j.panicked, j.err = call(j.fn, &in)
 			if j.err != nil || j.panicked != nil {
 				if _, err := tx.ExecContext(ctx, "ROLLBACK TO unit"); err != nil {
 					return err
@@ -124,7 +125,27 @@ func (b *batcher) run(batch []*job) {
 	}
 }
 
-func call(ctx context.Context, fn func(auth.Store) error, s *Store) (panicked any, err error) {
+func call(fn func(auth.Store) error, s *Store) (panicked any, err error) {
 	defer func() { panicked = recover() }()
 	return nil, fn(s)
+}
+
+// uncancellable runs a unit's statements without its context's
+// cancellation. The SQLite driver answers a cancelled context by
+// interrupting the statement, and SQLite answers an interrupted write by
+// rolling back the whole transaction: every other unit of the batch with
+// it, after which the unit's further statements would each commit on
+// their own. Statements are bounded instead by SQLite's busy timeout.
+type uncancellable struct{ tx *sql.Tx }
+
+func (u uncancellable) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return u.tx.ExecContext(context.WithoutCancel(ctx), query, args...)
+}
+
+func (u uncancellable) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return u.tx.QueryContext(context.WithoutCancel(ctx), query, args...)
+}
+
+func (u uncancellable) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return u.tx.QueryRowContext(context.WithoutCancel(ctx), query, args...)
 }

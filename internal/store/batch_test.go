@@ -1,11 +1,14 @@
 package store_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"testing"
 
 	"github.com/clientarea/clientarea/internal/auth"
+	"github.com/clientarea/clientarea/internal/store"
 	"github.com/clientarea/clientarea/internal/storetest"
 )
 
@@ -93,3 +96,74 @@ func TestAtomic(t *testing.T) {
 }
 
 func email(i int) string { return fmt.Sprintf("unit-%d@example.com", i) }
+
+// TestBatchUnitNotCancelled: on SQLite a cancelled statement interrupts
+// the connection, and an interrupted write rolls back the whole shared
+// transaction, other units' work with it. So a unit's statements run
+// whatever becomes of its context.
+func TestBatchUnitNotCancelled(t *testing.T) {
+	st := storetest.Open(t, storetest.SQLite)
+	ctx := t.Context()
+	err := st.Atomic(ctx, func(tx auth.Store) error {
+		gone, cancel := context.WithCancel(ctx)
+		cancel()
+		_, err := tx.CreateAccount(gone, auth.Account{Email: "gone@example.com",
+			PasswordHash: "h", Role: auth.RoleCustomer, Lang: "en", CreatedAt: t0})
+		return err
+	})
+	if err != nil {
+		t.Fatalf("Atomic: %v", err)
+	}
+	if _, err := st.AccountByEmail(ctx, "gone@example.com"); err != nil {
+		t.Errorf("the unit's write: %v", err)
+	}
+}
+
+// TestNestedAtomic: an Atomic within Atomic that fails rolls back its own
+// writes, and only those.
+func TestNestedAtomic(t *testing.T) {
+	storetest.EachDialect(t, func(t *testing.T, dialect string) {
+		st := storetest.Open(t, dialect)
+		ctx := t.Context()
+		add := func(tx auth.Store, email string) error {
+			_, err := tx.CreateAccount(ctx, auth.Account{Email: email, PasswordHash: "h",
+				Role: auth.RoleCustomer, Lang: "en", CreatedAt: t0})
+			return err
+		}
+		errInner := errors.New("inner fails")
+		err := st.Atomic(ctx, func(tx auth.Store) error {
+			if err := add(tx, "outer@example.com"); err != nil {
+				return err
+			}
+			err := tx.Atomic(ctx, func(in auth.Store) error {
+				if err := add(in, "inner@example.com"); err != nil {
+					return err
+				}
+				return errInner
+			})
+			if !errors.Is(err, errInner) {
+				return fmt.Errorf("inner: got %v, want its own error", err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.AccountByEmail(ctx, "inner@example.com"); !errors.Is(err, auth.ErrNotFound) {
+			t.Errorf("the failed inner unit's write: got %v, want ErrNotFound", err)
+		}
+		if _, err := st.AccountByEmail(ctx, "outer@example.com"); err != nil {
+			t.Errorf("the outer unit's write: %v", err)
+		}
+	})
+}
+
+// TestCloseTwice: a second Close does nothing, as sql.DB's does.
+func TestCloseTwice(t *testing.T) {
+	st, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "twice.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	st.Close()
+}

@@ -55,7 +55,7 @@ func (s *Store) bulkAccountsSQLite(ctx context.Context, n int, hash string, now 
 	account func(int, int64) (BulkAccount, error)) error {
 	for start := 0; start < n; start += bulkBatch {
 		end := min(start+bulkBatch, n)
-		err := s.tx(ctx, func(tx *sql.Tx) error {
+		err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			var last int64
 			if err := tx.QueryRowContext(ctx,
 				"SELECT COALESCE(MAX(id), 0) FROM accounts").Scan(&last); err != nil {
@@ -253,7 +253,7 @@ func (s *Store) BulkSessions(ctx context.Context, sessions []auth.Session) error
 func (s *Store) bulkSessionsSQLite(ctx context.Context, sessions []auth.Session) error {
 	for start := 0; start < len(sessions); start += bulkBatch {
 		batch := sessions[start:min(start+bulkBatch, len(sessions))]
-		err := s.tx(ctx, func(tx *sql.Tx) error {
+		err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			for _, ss := range batch {
 				if err := s.insertSession(ctx, tx, ss); err != nil {
 					return err

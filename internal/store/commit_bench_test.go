@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"path/filepath"
@@ -159,7 +160,7 @@ func (w *codeWrites) together(b *testing.B, step int64) {
 		{"INSERT INTO events (account_id, kind, at, ip, user_agent, detail) " +
 			"VALUES (?, 'signin', ?, '192.0.2.1', 'bench', '')", []any{w.account, now}},
 	}
-	err := st.tx(ctx, func(tx *sql.Tx) error {
+	err := st.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		for _, s := range stmts {
 			if _, err := tx.ExecContext(ctx, s.query, s.args...); err != nil {
 				return err

@@ -21,7 +21,7 @@ var identityTables = []string{"accounts", "credentials", "recovery_codes", "even
 // leaves dst as it was. Sealed secrets are copied as they are, so dst needs
 // the same sealing key.
 func (s *Store) CopyTo(ctx context.Context, dst *Store) error {
-	return dst.tx(ctx, func(tx *sql.Tx) error {
+	return dst.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		for _, t := range tables {
 			var n int
 			if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+t).Scan(&n); err != nil {

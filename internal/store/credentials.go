@@ -39,7 +39,7 @@ func (s *Store) Credentials(ctx context.Context, accountID int64) ([]auth.Creden
 // credentials_one_pending makes the choice when two requests race.
 func (s *Store) AddPendingCredential(ctx context.Context, c auth.Credential) (auth.Credential, error) {
 	var out auth.Credential
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, s.q("INSERT INTO credentials "+
 			"(account_id, kind, name, status, secret, pending_codes, created_at) "+
 			"VALUES (?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT DO NOTHING"),
@@ -71,7 +71,7 @@ func (s *Store) DeletePendingCredentials(ctx context.Context, accountID int64) e
 // ActivateCredential turns the pending credential on; see auth.Store.
 func (s *Store) ActivateCredential(ctx context.Context, credID, lastStep int64,
 	codes []auth.RecoveryCode, now time.Time) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var accountID int64
 		var kind string
 		err := tx.QueryRowContext(ctx, s.q("UPDATE credentials SET status = 'active', "+
@@ -114,7 +114,7 @@ func (s *Store) AdvanceStep(ctx context.Context, credID, step int64, session []b
 
 // RemoveSecondFactors deletes every second factor and recovery code.
 func (s *Store) RemoveSecondFactors(ctx context.Context, accountID int64, endSessions bool) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		stmts := []string{
 			"DELETE FROM credentials WHERE account_id = ?",
 			"DELETE FROM recovery_codes WHERE account_id = ?",
@@ -148,7 +148,7 @@ func (s *Store) RecoveryCodes(ctx context.Context, accountID int64) ([]auth.Reco
 // ReplaceRecoveryCodes swaps all of an account's codes for new ones.
 func (s *Store) ReplaceRecoveryCodes(ctx context.Context, accountID int64,
 	codes []auth.RecoveryCode) error {
-	return s.tx(ctx, func(tx *sql.Tx) error { return s.replaceCodes(ctx, tx, accountID, codes) })
+	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error { return s.replaceCodes(ctx, tx, accountID, codes) })
 }
 
 func (s *Store) replaceCodes(ctx context.Context, tx *sql.Tx, accountID int64,

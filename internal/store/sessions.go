@@ -108,58 +108,79 @@ func (s *Store) DeleteSessions(ctx context.Context, accountID int64, keep []byte
 	return nil
 }
 
-// expireBatch bounds the sessions one clean-up removes, and expireChunk
-// those one write transaction removes: the one writer is never held long,
-// and what one run leaves the next one takes.
+// expireBatch bounds the sessions read by one scan, and expireChunk those
+// one write transaction removes, so that the one writer is never held long.
 const (
 	expireBatch = 20000
 	expireChunk = 500
 )
 
 // DeleteExpiredSessions removes sessions past their absolute lifetime. It
-// finds them with a scan on a reader (no index: see migration 0002) and
-// deletes them by id in small transactions.
+// finds them with scans on a reader (there is no index: see migration
+// 0002) and deletes them by id in small transactions.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error) {
+	var total int64
+	for {
+		ids, err := s.expiredSessions(ctx, now)
+		if err != nil {
+			return total, err
+		}
+		var pass int64
+		for start := 0; start < len(ids); start += expireChunk {
+			n, err := s.deleteExpired(ctx, ids[start:min(start+expireChunk, len(ids))], now)
+			pass += n
+			if err != nil {
+				return total + pass, err
+			}
+		}
+		total += pass
+		// A full scan's worth means more may wait; a pass that removed
+		// nothing means the rest is not this run's to remove.
+		if len(ids) < expireBatch || pass == 0 {
+			return total, nil
+		}
+	}
+}
+
+func (s *Store) expiredSessions(ctx context.Context, now time.Time) ([][]byte, error) {
 	rows, err := s.read.QueryContext(ctx,
 		s.q("SELECT id_hash FROM sessions WHERE expires_at <= ? LIMIT ?"), unix(now), expireBatch)
 	if err != nil {
-		return 0, fmt.Errorf("store: delete expired sessions: %w", err)
+		return nil, fmt.Errorf("store: expired sessions: %w", err)
 	}
 	ids, err := collect(rows, func(r interface{ Scan(...any) error }) ([]byte, error) {
 		var id []byte
 		return id, r.Scan(&id)
 	})
 	if err != nil {
+		return nil, fmt.Errorf("store: expired sessions: %w", err)
+	}
+	return ids, nil
+}
+
+func (s *Store) deleteExpired(ctx context.Context, ids [][]byte, now time.Time) (int64, error) {
+	var deleted int64
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		deleted = 0
+		for _, id := range ids {
+			// Checked again: the session may have been replaced since.
+			res, err := tx.ExecContext(ctx,
+				s.q("DELETE FROM sessions WHERE id_hash = ? AND expires_at <= ?"), id, unix(now))
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			deleted += n
+		}
+		return nil
+	})
+	if err != nil {
 		return 0, fmt.Errorf("store: delete expired sessions: %w", err)
 	}
-	var total int64
-	for len(ids) > 0 {
-		chunk := ids[:min(expireChunk, len(ids))]
-		ids = ids[len(chunk):]
-		var deleted int64
-		err := s.tx(ctx, func(tx *sql.Tx) error {
-			deleted = 0
-			for _, id := range chunk {
-				// Checked again: the session may have been replaced since.
-				res, err := tx.ExecContext(ctx,
-					s.q("DELETE FROM sessions WHERE id_hash = ? AND expires_at <= ?"), id, unix(now))
-				if err != nil {
-					return err
-				}
-				n, err := res.RowsAffected()
-				if err != nil {
-					return err
-				}
-				deleted += n
-			}
-			return nil
-		})
-		if err != nil {
-			return total, fmt.Errorf("store: delete expired sessions: %w", err)
-		}
-		total += deleted
-	}
-	return total, nil
+	return deleted, nil
 }
 
 // CountSessions counts unexpired sessions, for metrics.

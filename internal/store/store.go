@@ -63,6 +63,9 @@ type Store struct {
 	txn         *sql.Tx
 	// batch, on SQLite, runs Atomic's units of work several to a commit.
 	batch *batcher
+	// batched marks a Store handed to one of those units: its statements
+	// cannot be cancelled (see batcher).
+	batched bool
 }
 
 // querier is what *sql.DB and *sql.Tx have in common.
@@ -192,7 +195,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if s.dialect == Postgres {
 			// Instances that start together take turns migrating.
 			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(7263401)"); err != nil {
@@ -299,16 +302,35 @@ func (s *Store) q(query string) string {
 // PostgreSQL runs fn again, so fn must not act outside the transaction.
 func (s *Store) Atomic(ctx context.Context, fn func(auth.Store) error) error {
 	if s.txn != nil {
-		return fn(s)
+		return s.nested(ctx, fn)
 	}
 	if s.batch != nil {
 		return s.batch.do(ctx, fn)
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		in := *s
 		in.read, in.write, in.txn = tx, tx, tx
 		return fn(&in)
 	})
+}
+
+// nested runs fn inside the open transaction, in a savepoint of its own,
+// so that an error rolls back fn's writes and only fn's. A savepoint's name
+// may be reused: each release or rollback finds the innermost.
+func (s *Store) nested(ctx context.Context, fn func(auth.Store) error) error {
+	if _, err := s.write.ExecContext(ctx, "SAVEPOINT nested"); err != nil {
+		return fmt.Errorf("store: savepoint: %w", err)
+	}
+	if err := fn(s); err != nil {
+		if _, rerr := s.write.ExecContext(ctx, "ROLLBACK TO SAVEPOINT nested"); rerr != nil {
+			return errors.Join(err, fmt.Errorf("store: rollback to savepoint: %w", rerr))
+		}
+		return err
+	}
+	if _, err := s.write.ExecContext(ctx, "RELEASE SAVEPOINT nested"); err != nil {
+		return fmt.Errorf("store: release savepoint: %w", err)
+	}
+	return nil
 }
 
 // LockAccount makes the rest of the transaction wait for, and then hold,
@@ -323,7 +345,7 @@ func (s *Store) LockAccount(ctx context.Context, accountID int64) error {
 		return nil
 	}
 	var one int
-	err := s.txn.QueryRowContext(ctx,
+	err := s.write.QueryRowContext(ctx,
 		"SELECT 1 FROM accounts WHERE id = $1 FOR NO KEY UPDATE", accountID).Scan(&one)
 	if err != nil {
 		return fmt.Errorf("store: lock account: %w", notFound(err))
@@ -334,9 +356,12 @@ func (s *Store) LockAccount(ctx context.Context, accountID int64) error {
 // tx runs fn in a write transaction and commits it when fn returns nil.
 // On PostgreSQL a serialization failure or deadlock is retried. Within
 // Atomic, fn joins the transaction that is open.
-func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+func (s *Store) tx(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
 	if s.txn != nil {
-		return fn(s.txn)
+		if s.batched {
+			ctx = context.WithoutCancel(ctx)
+		}
+		return fn(ctx, s.txn)
 	}
 	for attempt := 0; ; attempt++ {
 		err := s.tryTx(ctx, fn)
@@ -346,7 +371,7 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	}
 }
 
-func (s *Store) tryTx(ctx context.Context, fn func(*sql.Tx) error) error {
+func (s *Store) tryTx(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
 	tx, err := s.writeDB.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
@@ -354,7 +379,7 @@ func (s *Store) tryTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	// Deferred, so that a panic in fn does not leave the transaction, and
 	// its connection, open; after a commit it does nothing.
 	defer tx.Rollback()
-	if err := fn(tx); err != nil {
+	if err := fn(ctx, tx); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
