@@ -14,7 +14,9 @@ type Store interface {
 	// Atomic calls fn with a Store on which every call belongs to one
 	// transaction: committed if fn returns nil, rolled back if it returns
 	// an error. fn may be called more than once (a deadlock is retried),
-	// so it must not act outside the store: no e-mail, no metrics.
+	// so it must not act outside the store: no e-mail, no metrics. Called
+	// on a Store that Atomic handed over, it runs fn in a savepoint: an
+	// error rolls back fn's writes and leaves the rest of the transaction.
 	Atomic(ctx context.Context, fn func(Store) error) error
 	// LockAccount, on a Store from Atomic, waits until no other transaction
 	// holds the account and holds it until this one ends. Transactions
