@@ -334,76 +334,74 @@ func (s *Service) halfSession(ctx context.Context, token string) (Session, Accou
 }
 
 // SecondFactor completes a sign-in with a TOTP code and returns the id of
-// the new, fully signed-in session. The code's check and the session's
-// step-up are one transaction: a code is spent only by a sign-in that
-// happens.
+// the new, fully signed-in session.
 func (s *Service) SecondFactor(ctx context.Context, token, raw string, m Meta) (string, error) {
-	var a Account
-	var next string
-	t, err := s.attempt(ctx, false, func(ctx context.Context, t *factorTx) error {
-		sess, acc, err := t.s.halfSession(ctx, token)
-		if err != nil {
-			return err
-		}
-		a, m.Session = acc, sess.IDHash
-		code, err := totp.NormalizeCode(raw)
-		if err != nil {
-			return errCodeFormat
-		}
-		if err := t.checkTOTP(ctx, a, code, m); err != nil || t.outcome != accepted {
-			return err
-		}
-		if next, err = t.s.stepUp(ctx, sess, false, m); err != nil {
-			return err
-		}
-		// One event for the sign-in, which names the factor: not a
-		// second one for the code.
-		return t.record(ctx, a.ID, EventSignIn, m, "totp")
-	})
-	if err != nil {
-		return "", err
-	}
-	if err := s.settle(ctx, a, t, m); err != nil {
-		return "", err
-	}
-	s.metrics.SignIn("signed_in")
-	return next, nil
+	next, _, err := s.completeSignIn(ctx, token, false, m,
+		func(ctx context.Context, t *factorTx, a Account, m Meta) error {
+			code, err := totp.NormalizeCode(raw)
+			if err != nil {
+				return errCodeFormat
+			}
+			return t.checkTOTP(ctx, a, code, m)
+		})
+	return next, err
 }
 
 // RecoverySignIn completes a sign-in with a recovery code. It returns the
 // new session id and how many codes are left.
 func (s *Service) RecoverySignIn(ctx context.Context, token, raw string, m Meta) (string, int, error) {
+	next, t, err := s.completeSignIn(ctx, token, true, m,
+		func(ctx context.Context, t *factorTx, a Account, m Meta) error {
+			code, err := recoverycode.Normalize(raw)
+			if err != nil {
+				return errRecoveryFormat
+			}
+			return t.checkRecovery(ctx, a, code, m)
+		})
+	if err != nil {
+		return "", 0, err
+	}
+	return next, t.codesLeft, nil
+}
+
+// completeSignIn checks a code for the half-signed-in session behind token
+// and, if it is accepted, replaces the session with a full one. The check
+// and the step-up are one transaction: a code is spent only by a sign-in
+// that happens. A sign-in records one signin event, which names the factor,
+// and, for a recovery code, that one was used.
+func (s *Service) completeSignIn(ctx context.Context, token string, recovery bool, m Meta,
+	check func(context.Context, *factorTx, Account, Meta) error) (string, *factorTx, error) {
 	var a Account
 	var next string
-	t, err := s.attempt(ctx, true, func(ctx context.Context, t *factorTx) error {
+	t, err := s.attempt(ctx, recovery, func(ctx context.Context, t *factorTx) error {
 		sess, acc, err := t.s.halfSession(ctx, token)
 		if err != nil {
 			return err
 		}
 		a, m.Session = acc, sess.IDHash
-		code, err := recoverycode.Normalize(raw)
-		if err != nil {
-			return errRecoveryFormat
-		}
-		if err := t.checkRecovery(ctx, a, code, m); err != nil || t.outcome != accepted {
+		if err := check(ctx, t, a, m); err != nil || t.outcome != accepted {
 			return err
 		}
-		if err := t.record(ctx, a.ID, EventRecoveryCodeUsed, m, ""); err != nil {
+		factor := "totp"
+		if recovery {
+			factor = "recovery code"
+			if err := t.record(ctx, a.ID, EventRecoveryCodeUsed, m, ""); err != nil {
+				return err
+			}
+		}
+		if next, err = t.s.stepUp(ctx, sess, recovery, m); err != nil {
 			return err
 		}
-		if next, err = t.s.stepUp(ctx, sess, true, m); err != nil {
-			return err
-		}
-		return t.record(ctx, a.ID, EventSignIn, m, "recovery code")
+		return t.record(ctx, a.ID, EventSignIn, m, factor)
 	})
 	if err != nil {
-		return "", 0, err
+		return "", nil, err
 	}
 	if err := s.settle(ctx, a, t, m); err != nil {
-		return "", 0, err
+		return "", nil, err
 	}
 	s.metrics.SignIn("signed_in")
-	return next, t.codesLeft, nil
+	return next, t, nil
 }
 
 // TwoFactorStatus is what the settings page and the API show of 2FA. It
