@@ -241,10 +241,16 @@ func TestGracefulShutdown(t *testing.T) {
 }
 
 // TestMemoryLimit: the server sets the runtime's soft memory limit from
-// --memory-limit, and leaves it alone when the operator set GOMEMLIMIT.
+// --memory-limit and a 400% GC target under it, and leaves each alone when
+// the operator set GOMEMLIMIT or GOGC.
 func TestMemoryLimit(t *testing.T) {
 	before := debug.SetMemoryLimit(-1)
-	t.Cleanup(func() { debug.SetMemoryLimit(before) })
+	gcBefore := debug.SetGCPercent(100)
+	debug.SetGCPercent(gcBefore)
+	t.Cleanup(func() {
+		debug.SetMemoryLimit(before)
+		debug.SetGCPercent(gcBefore)
+	})
 	log := slog.New(slog.DiscardHandler)
 	env := map[string]string{}
 	s := sys{getenv: func(name string) string { return env[name] }}
@@ -252,6 +258,15 @@ func TestMemoryLimit(t *testing.T) {
 	setMemoryLimit(150, s, log)
 	if got := debug.SetMemoryLimit(-1); got != 150<<20 {
 		t.Errorf("limit with --memory-limit 150: got %d, want %d", got, 150<<20)
+	}
+	if got := debug.SetGCPercent(gcBefore); got != 400 {
+		t.Errorf("GC target under the limit: got %d%%, want 400%%", got)
+	}
+	debug.SetMemoryLimit(before)
+	env["GOGC"] = "100"
+	setMemoryLimit(150, s, log)
+	if got := debug.SetGCPercent(gcBefore); got != gcBefore {
+		t.Errorf("GC target with GOGC set: got %d%%, want it untouched (%d%%)", got, gcBefore)
 	}
 	debug.SetMemoryLimit(before)
 	env["GOMEMLIMIT"] = "1GiB"
