@@ -44,10 +44,9 @@ type factorTx struct {
 	s          *Service
 	recovery   bool
 	outcome    outcome
-	guard      FactorGuard // as the attempt left it
-	events     []Event     // stored in the transaction, logged after it
-	warnReplay bool        // the code was used before from elsewhere
-	codesLeft  int         // recovery codes left after an accepted one
+	events     []Event // stored in the transaction, logged after it
+	warnReplay bool    // the code was used before from elsewhere
+	codesLeft  int     // recovery codes left after an accepted one
 }
 
 // attempt runs fn, which checks one code, in one transaction. Everything
@@ -149,7 +148,7 @@ func (t *factorTx) guess(ctx context.Context, a Account, totpOnly bool, m Meta,
 			return errContended
 		}
 	}
-	t.outcome, t.guard = o, next
+	t.outcome = o
 	detail := ""
 	if t.recovery {
 		detail = "recovery code"

@@ -124,6 +124,9 @@ func openSQLite(path string, opt Options) (*Store, error) {
 	}
 	// WAL lets readers go on while the one writer writes; NORMAL sync is
 	// safe with WAL (a crash may lose the last commits, never corrupt).
+	// A checkpoint every 10,000 WAL pages, not SQLite's 1,000, copies back
+	// the pages that every sign-in changes a tenth as often, and stalls a
+	// commit a tenth as often; the -wal file grows to about 40 MB.
 	base := "file:" + uriEscaper.Replace(path) +
 		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=wal_autocheckpoint(10000)"
