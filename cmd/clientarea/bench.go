@@ -629,8 +629,9 @@ func (b *bencher) scale(ctx context.Context, n int) error {
 	return err
 }
 
-// hashRounds is how many hashes each timing of the floor makes.
-const hashRounds = 20
+// hashRounds is how many hashes each timing of the floor makes, and
+// warmRounds how many each core makes before the parallel rate is timed.
+const hashRounds, warmRounds = 20, 5
 
 // hashTimes times hashRounds hashes one after another in this process,
 // after one for warming up.
@@ -668,9 +669,10 @@ func (b *bencher) setFloor(ctx context.Context, h *password.Hasher, times []time
 }
 
 // parallelHashRate runs one stream of hashes per core and times them from
-// the moment every core has finished a first hash, by when the heap has
-// grown to what that many hashes at once need. Timed from a cold start,
-// the rate came out 10-20% lower on the machine of docs/benchmarks.md.
+// the moment every core has made a few, by when the heap has grown to what
+// that many hashes at once need. In a fresh process on the machine of
+// docs/benchmarks.md, the first twenty hashes on each of two cores came
+// out at 58-63 a second and the next twenty at 84-94.
 func parallelHashRate(ctx context.Context, h *password.Hasher, cores int) (float64, error) {
 	var wg, warm sync.WaitGroup
 	errs := make(chan error, cores)
@@ -678,7 +680,10 @@ func parallelHashRate(ctx context.Context, h *password.Hasher, cores int) (float
 	warm.Add(cores)
 	for range cores {
 		wg.Go(func() {
-			_, err := h.Hash(ctx, loadtest.Password)
+			var err error
+			for i := 0; err == nil && i < warmRounds; i++ {
+				_, err = h.Hash(ctx, loadtest.Password)
+			}
 			warm.Done()
 			<-ready
 			for i := 0; err == nil && i < hashRounds; i++ {
