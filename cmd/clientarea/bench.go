@@ -516,7 +516,7 @@ func (b *bencher) mainScenarios(ctx context.Context, srv *benchServer) error {
 		}
 		r.OfFloor = r.PerSecond / b.report.Floor.PerSecond
 		r.OfParallel = r.PerSecond / b.report.Floor.ParallelPerSecond
-		b.logf("sign-in: %.0f%% of the argon2id floor", 100*r.OfFloor)
+		b.logf("sign-in: %.1f%% of the argon2id floor", 100*r.OfFloor)
 		b.report.SignIn = &r
 	}
 	return nil

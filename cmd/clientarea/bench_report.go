@@ -142,7 +142,7 @@ func budget(r benchReport) []budgetLine {
 	}
 	if r.SignIn != nil && r.Floor != nil {
 		add("full sign-in throughput", ">= 85% of the argon2id floor",
-			fmt.Sprintf("%.0f%% (%.1f/s of %.1f/s; %.0f%% of %.1f/s with all cores hashing)",
+			fmt.Sprintf("%.1f%% (%.1f/s of %.1f/s; %.0f%% of %.1f/s with all cores hashing)",
 				100*r.SignIn.OfFloor, r.SignIn.PerSecond, r.Floor.PerSecond,
 				100*r.SignIn.OfParallel, r.Floor.ParallelPerSecond), r.SignIn.OfFloor >= 0.85)
 	}
@@ -273,7 +273,7 @@ func printLoads(tw io.Writer, r benchReport) {
 		row("second factor", x.Result, x.DatabaseBytesEach)
 	}
 	if r.SignIn != nil {
-		row(fmt.Sprintf("sign-in (%.0f%% of floor)", 100*r.SignIn.OfFloor), r.SignIn.Result,
+		row(fmt.Sprintf("sign-in (%.1f%% of floor)", 100*r.SignIn.OfFloor), r.SignIn.Result,
 			r.SignIn.DatabaseBytesEach)
 	}
 	if f := r.Flood; f != nil {
