@@ -705,4 +705,7 @@ func parallelHashRate(ctx context.Context, h *password.Hasher, cores int) (float
 	return float64(cores*hashRounds) / elapsed.Seconds(), nil
 }
 
-func mb(n int64) float64 { return float64(n) / (1 << 20) }
+// mb is n bytes in megabytes of 10^6 bytes, the unit of the budget's
+// memory lines. (Go's runtime and GODEBUG=gctrace count in MiB, 5% more
+// bytes each.)
+func mb(n int64) float64 { return float64(n) / 1e6 }

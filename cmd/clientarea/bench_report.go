@@ -166,7 +166,7 @@ func budget(r benchReport) []budgetLine {
 	if len(r.Scale) == 2 {
 		small, large := r.Scale[0].SignIn.Latency.P50, r.Scale[1].SignIn.Latency.P50
 		add(fmt.Sprintf("sign-in p50 with %d vs %d accounts", r.Scale[1].Accounts,
-			r.Scale[0].Accounts), "within 10%",
+			r.Scale[0].Accounts), "at most 10% slower",
 			fmt.Sprintf("%.1f vs %.1f ms (%+.1f%%)", large.Float(), small.Float(),
 				100*(large.Float()/small.Float()-1)), large.Float() <= 1.1*small.Float())
 	}
@@ -180,7 +180,7 @@ func floodBudget(f *loadtest.FloodResult) []budgetLine {
 	var out []budgetLine
 	if f.PeakRSS > 0 {
 		out = append(out, budgetLine{"flood: server peak RSS", "<= 200 MB",
-			fmt.Sprintf("%.1f MB", mb(f.PeakRSS)), f.PeakRSS <= 200<<20})
+			fmt.Sprintf("%.1f MB", mb(f.PeakRSS)), f.PeakRSS <= 200e6})
 	}
 	// A sign-in may be answered signed in, wrong password, throttled or
 	// busy; anything else is an error.
@@ -208,7 +208,7 @@ func startBudget(starts []startFigures) []budgetLine {
 	}
 	return []budgetLine{
 		{"idle RSS (largest of the starts)", "<= 30 MB", fmt.Sprintf("%.1f MB", mb(rss)),
-			rss <= 30<<20},
+			rss <= 30e6},
 		{"first answer after start (slowest restart)", "<= 80 ms",
 			fmt.Sprintf("%.1f ms", first.Float()), first.Float() <= 80},
 	}
