@@ -65,7 +65,7 @@ func serve(ctx context.Context, args []string, s sys) error {
 // at the default target the collector ran dozens of times a second under
 // a load of second factors. Letting the heap grow to five times what is
 // live, which the limit still caps, cut the server's CPU per code by about
-// 5% (docs/benchmarks.md).
+// 7% (docs/benchmarks.md).
 func setMemoryLimit(mib int, s sys, log *slog.Logger) {
 	if s.getenv("GOMEMLIMIT") != "" || mib == 0 {
 		return
