@@ -126,6 +126,7 @@ type Hasher struct {
 	rand      io.Reader
 	now       func() time.Time
 	queueWait func(time.Duration)
+	workers   *workerPool
 }
 
 // NewHasher returns a Hasher that hashes with p and runs at most concurrent hashes at once
@@ -177,7 +178,7 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	key := derive(h.params, password, salt)
+	key := h.derive(h.params, password, salt)
 	release()
 
 	return encode(h.params, salt, key), nil
@@ -204,7 +205,7 @@ func (h *Hasher) Verify(ctx context.Context, encoded, password string) (rehash b
 	if err != nil {
 		return false, err
 	}
-	got := derive(p, password, salt)
+	got := h.derive(p, password, salt)
 	release()
 
 	if subtle.ConstantTimeCompare(got, want) != 1 {
@@ -229,7 +230,7 @@ func (h *Hasher) Dummy(ctx context.Context, password string) error {
 	if err != nil {
 		return err
 	}
-	got := derive(h.params, password, salt)
+	got := h.derive(h.params, password, salt)
 	release()
 
 	subtle.ConstantTimeCompare(got, want)
@@ -269,6 +270,16 @@ func (h *Hasher) acquire(ctx context.Context) (release func(), err error) {
 	case <-ctx.Done():
 		return nil, fmt.Errorf("password: wait for slot: %w", ctx.Err())
 	}
+}
+
+// derive hashes in a worker process if the Hasher has them, and here otherwise.
+func (h *Hasher) derive(p Params, password string, salt []byte) []byte {
+	if h.workers != nil {
+		if key, ok := h.workers.derive(p, password, salt); ok {
+			return key
+		}
+	}
+	return derive(p, password, salt)
 }
 
 func derive(p Params, password string, salt []byte) []byte {

@@ -1,0 +1,248 @@
+package password
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"sync"
+)
+
+// Hashing in worker processes.
+//
+// A hash runs for tens of milliseconds of pure computation. Inside the server's own Go
+// runtime it holds one of the runtime's processors all that time, and with one hash per core
+// every processor is taken: any other request, a health check included, waits until the
+// runtime preempts a hash, which it does every 10 ms, and each hash leaves 19 MiB of garbage
+// for the server's collector, which then runs dozens of times a second and scans every
+// waiting request. In a child process the hash is the kernel's to schedule: the server's
+// processors are free while it runs, a request that arrives is served within the kernel's
+// wake-up latency, and the garbage stays in the child, whose heap holds nothing else.
+// docs/benchmarks.md has the measurements.
+//
+// A worker is a child that runs ServeWorker on its standard input and output. It hashes one
+// request at a time; the Hasher's slots bound how many run at once, so there are never more
+// workers than slots. A worker that fails is stopped and the hash runs in this process
+// instead, so a broken worker costs speed, never a sign-in.
+
+// Limits a worker applies to a request, far above any real one, so that a corrupted stream
+// cannot make it allocate without bound.
+const (
+	maxWorkerInput = 1 << 16 // password or salt, bytes
+	maxWorkerKey   = 1 << 10 // hash, bytes
+)
+
+// WithWorkers makes the Hasher run hashes in child processes started with command (the
+// program and its arguments), which must run ServeWorker on their standard input and output.
+// Children start when first needed and stop with Close. onError, if set, is told of every
+// worker that failed; the hash is then made in this process.
+func WithWorkers(command []string, onError func(error)) Option {
+	return func(h *Hasher) {
+		h.workers = &workerPool{command: command, onError: onError}
+	}
+}
+
+// Close stops the worker processes, if the Hasher has any, and waits for them to exit.
+// Hashes started after Close run in this process.
+func (h *Hasher) Close() error {
+	if h.workers == nil {
+		return nil
+	}
+	return h.workers.close()
+}
+
+type workerPool struct {
+	command []string
+	onError func(error)
+
+	mu     sync.Mutex
+	idle   []*worker
+	closed bool
+}
+
+type worker struct {
+	cmd *exec.Cmd
+	in  io.WriteCloser
+	out *bufio.Reader
+}
+
+// derive runs one hash in a worker; ok is false when no worker could, and the caller must
+// hash itself.
+func (wp *workerPool) derive(p Params, password string, salt []byte) (key []byte, ok bool) {
+	w, err := wp.take()
+	if err == nil {
+		key, err = w.derive(p, password, salt)
+	}
+	if err != nil {
+		if w != nil {
+			w.stop()
+		}
+		if wp.onError != nil && !errors.Is(err, errPoolClosed) {
+			wp.onError(err)
+		}
+		return nil, false
+	}
+	wp.put(w)
+	return key, true
+}
+
+var errPoolClosed = errors.New("password: workers closed")
+
+func (wp *workerPool) take() (*worker, error) {
+	wp.mu.Lock()
+	if wp.closed {
+		wp.mu.Unlock()
+		return nil, errPoolClosed
+	}
+	if n := len(wp.idle); n > 0 {
+		w := wp.idle[n-1]
+		wp.idle = wp.idle[:n-1]
+		wp.mu.Unlock()
+		return w, nil
+	}
+	wp.mu.Unlock()
+	return startWorker(wp.command)
+}
+
+func (wp *workerPool) put(w *worker) {
+	wp.mu.Lock()
+	defer wp.mu.Unlock()
+	if wp.closed {
+		w.stop()
+		return
+	}
+	wp.idle = append(wp.idle, w)
+}
+
+func (wp *workerPool) close() error {
+	wp.mu.Lock()
+	idle := wp.idle
+	wp.idle, wp.closed = nil, true
+	wp.mu.Unlock()
+	var errs []error
+	for _, w := range idle {
+		errs = append(errs, w.stop())
+	}
+	return errors.Join(errs...)
+}
+
+func startWorker(command []string) (*worker, error) {
+	if len(command) == 0 {
+		return nil, errors.New("password: no worker command")
+	}
+	cmd := exec.Command(command[0], command[1:]...)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, fmt.Errorf("password: start worker: %w", err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, fmt.Errorf("password: start worker: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("password: start worker: %w", err)
+	}
+	return &worker{cmd: cmd, in: in, out: bufio.NewReader(out)}, nil
+}
+
+// stop closes the worker's input, which ends its loop, and waits for it to exit; a worker
+// that failed mid-request may be stuck, so it is killed first.
+func (w *worker) stop() error {
+	w.in.Close()
+	w.cmd.Process.Kill()
+	err := w.cmd.Wait()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return nil // killed, as intended
+	}
+	return err
+}
+
+func (w *worker) derive(p Params, password string, salt []byte) ([]byte, error) {
+	if err := writeRequest(w.in, p, []byte(password), salt); err != nil {
+		return nil, fmt.Errorf("password: worker: send: %w", err)
+	}
+	key, err := readFrame(w.out, maxWorkerKey)
+	if err != nil {
+		return nil, fmt.Errorf("password: worker: receive: %w", err)
+	}
+	if len(key) != int(p.KeyLen) {
+		return nil, fmt.Errorf("password: worker: hash of %d bytes, want %d", len(key), p.KeyLen)
+	}
+	return key, nil
+}
+
+// The protocol: a request is iterations, memory and hash length as big-endian uint32s,
+// lanes as one byte, then the password and the salt as frames (a uint32 length and the
+// bytes); the answer is the hash as a frame. Passwords cross only this pipe, between two
+// processes of the same user.
+
+func writeRequest(w io.Writer, p Params, password, salt []byte) error {
+	var head [13]byte
+	binary.BigEndian.PutUint32(head[0:], p.Iterations)
+	binary.BigEndian.PutUint32(head[4:], p.Memory)
+	binary.BigEndian.PutUint32(head[8:], p.KeyLen)
+	head[12] = p.Parallelism
+	b := append(head[:], frame(password)...)
+	_, err := w.Write(append(b, frame(salt)...))
+	return err
+}
+
+func frame(b []byte) []byte {
+	out := binary.BigEndian.AppendUint32(make([]byte, 0, 4+len(b)), uint32(len(b)))
+	return append(out, b...)
+}
+
+func readFrame(r io.Reader, limit int) ([]byte, error) {
+	var n [4]byte
+	if _, err := io.ReadFull(r, n[:]); err != nil {
+		return nil, err
+	}
+	size := binary.BigEndian.Uint32(n[:])
+	if size > uint32(limit) {
+		return nil, fmt.Errorf("frame of %d bytes, limit %d", size, limit)
+	}
+	b := make([]byte, size)
+	_, err := io.ReadFull(r, b)
+	return b, err
+}
+
+// ServeWorker answers hash requests from r on w until r ends, which is how the parent stops
+// it. It refuses, by returning an error, a request outside the limits of Params.Validate and
+// of WithMaxParams' defaults, so that a worker fed garbage exits instead of allocating it.
+func ServeWorker(r io.Reader, w io.Writer) error {
+	in, out := bufio.NewReader(r), bufio.NewWriter(w)
+	limit := defaultMax(Params{})
+	for {
+		var head [13]byte
+		if _, err := io.ReadFull(in, head[:]); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return fmt.Errorf("password: worker: read request: %w", err)
+		}
+		p := Params{Iterations: binary.BigEndian.Uint32(head[0:]),
+			Memory: binary.BigEndian.Uint32(head[4:]), KeyLen: binary.BigEndian.Uint32(head[8:]),
+			Parallelism: head[12]}
+		password, err := readFrame(in, maxWorkerInput)
+		if err != nil {
+			return fmt.Errorf("password: worker: read password: %w", err)
+		}
+		salt, err := readFrame(in, maxWorkerInput)
+		if err != nil {
+			return fmt.Errorf("password: worker: read salt: %w", err)
+		}
+		p.SaltLen = uint32(len(salt))
+		if err := p.Validate(); err != nil || p.above(limit) || p.KeyLen > maxWorkerKey {
+			return errors.New("password: worker: request outside the limits")
+		}
+		if _, err := out.Write(frame(derive(p, string(password), salt))); err != nil {
+			return err
+		}
+		if err := out.Flush(); err != nil {
+			return err
+		}
+	}
+}
