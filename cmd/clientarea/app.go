@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -32,6 +33,7 @@ type app struct {
 	store   *store.Store
 	keys    keySource
 	metrics *metrics.Metrics
+	hasher  *password.Hasher
 	svc     *auth.Service
 }
 
@@ -101,9 +103,9 @@ func (a *app) init(ctx context.Context, s sys) error {
 	if err := params.Validate(); err != nil {
 		return fmt.Errorf("password hashing: %w", err)
 	}
-	hasher := password.NewHasher(params, a.cfg.HashConcurrent, a.cfg.HashWait,
-		password.WithQueueWait(a.metrics.HashQueueWait))
-	a.svc, err = auth.NewService(auth.Config{Store: a.store, Hasher: hasher, Keyring: keys,
+	a.hasher = password.NewHasher(params, a.cfg.HashConcurrent, a.cfg.HashWait,
+		a.hashOptions()...)
+	a.svc, err = auth.NewService(auth.Config{Store: a.store, Hasher: a.hasher, Keyring: keys,
 		Mailer: mailer, Issuer: a.cfg.Issuer, BaseURL: a.cfg.PublicURL(), Logger: a.log,
 		Metrics: a.metrics, Now: s.now, DeviceKey: deviceKey(keys.Keyring().Primary())})
 	return err
@@ -120,7 +122,30 @@ func deviceKey(k seal.Key) []byte {
 	return mac.Sum(nil)
 }
 
-func (a *app) Close() error { return a.store.Close() }
+// hashOptions are the password hasher's options: the queue metric, and
+// worker processes unless they are turned off.
+func (a *app) hashOptions() []password.Option {
+	opts := []password.Option{password.WithQueueWait(a.metrics.HashQueueWait)}
+	if !a.cfg.HashWorkers {
+		return opts
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		a.log.Warn("hashing passwords in the server: its own binary is not found", "err", err)
+		return opts
+	}
+	return append(opts, password.WithWorkers([]string{exe, hashWorkerCommand}, func(err error) {
+		a.log.Warn("password worker failed; the hash was made in the server", "err", err)
+	}))
+}
+
+func (a *app) Close() error {
+	var err error
+	if a.hasher != nil {
+		err = a.hasher.Close()
+	}
+	return errors.Join(err, a.store.Close())
+}
 
 // loadKeys reads the sealing keys from CLIENTAREA_SECRET_KEY (several,
 // comma-separated, during a rotation: the new one first) or from the key

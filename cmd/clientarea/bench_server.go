@@ -147,7 +147,7 @@ func (srv *benchServer) measureIdle(ctx context.Context) error {
 	if err := loadtest.Sleep(ctx, time.Second); err != nil {
 		return err
 	}
-	p, err := loadtest.ReadProc(srv.PID)
+	p, err := loadtest.ReadProcTree(srv.PID)
 	if err != nil {
 		return err
 	}

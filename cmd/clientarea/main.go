@@ -13,10 +13,37 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/clientarea/clientarea/internal/password"
 )
 
 func main() {
+	if isHashWorker(os.Args) {
+		os.Exit(hashWorker())
+	}
 	os.Exit(mainCode())
+}
+
+// hashWorkerCommand is the command line word that makes the binary a
+// password-hashing worker of a server (password.WithWorkers, and
+// --hash-workers in docs/configuration.md). It is not in the help: the
+// server starts its workers itself, and a worker only reads requests from
+// its standard input.
+const hashWorkerCommand = "hash-worker"
+
+func isHashWorker(args []string) bool {
+	return len(args) == 2 && args[1] == hashWorkerCommand
+}
+
+// hashWorker serves hash requests until the server closes its input. It
+// runs before anything else in main, so that it neither writes the
+// server's CPU profile nor reads its configuration.
+func hashWorker() int {
+	if err := password.ServeWorker(os.Stdin, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "clientarea hash-worker:", err)
+		return 1
+	}
+	return 0
 }
 
 func mainCode() int {

@@ -46,8 +46,11 @@ type Config struct {
 	HashLanes      uint
 	HashConcurrent int
 	HashWait       time.Duration
-	DBMaxConns     int
-	ShutdownWait   time.Duration
+	// HashWorkers runs password hashes in child processes of the server
+	// (password.WithWorkers) rather than in the server's own runtime.
+	HashWorkers  bool
+	DBMaxConns   int
+	ShutdownWait time.Duration
 	// MemoryLimitMiB is the Go runtime's soft memory limit for the server;
 	// 0 leaves it to GOMEMLIMIT or the runtime's default (none).
 	MemoryLimitMiB int
@@ -65,6 +68,7 @@ func Defaults() Config {
 		HashIterations: 2,
 		HashLanes:      1,
 		HashWait:       5 * time.Second,
+		HashWorkers:    true,
 		DBMaxConns:     10,
 		ShutdownWait:   10 * time.Second,
 		MemoryLimitMiB: 150,
@@ -181,6 +185,8 @@ var settings = []setting{
 		intv(func(c *Config) *int { return &c.HashConcurrent })},
 	{"hash-wait", "longest wait for a hashing slot before answering 503",
 		dur(func(c *Config) *time.Duration { return &c.HashWait })},
+	{"hash-workers", "hash passwords in worker processes, so that sign-ins do not slow other requests",
+		boolv(func(c *Config) *bool { return &c.HashWorkers })},
 	{"db-max-conns", "database connections per instance",
 		intv(func(c *Config) *int { return &c.DBMaxConns })},
 	{"shutdown-wait", "time given to requests in flight at shutdown",

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +20,9 @@ type ProcStat struct {
 	// RSS is the resident set now, PeakRSS the most it has been since the
 	// process started or its peak was last reset (VmRSS, VmHWM).
 	RSS, PeakRSS int64
+	// FileRSS is the part of RSS that maps files (RssFile): the program's
+	// own code, which processes running the same binary share.
+	FileRSS int64
 	// CPU is user plus system time, to the nearest 10 ms.
 	CPU time.Duration
 }
@@ -41,7 +45,7 @@ func parseProc(status, stat []byte) (ProcStat, error) {
 	sc := bufio.NewScanner(bytes.NewReader(status))
 	for sc.Scan() {
 		name, value, ok := strings.Cut(sc.Text(), ":")
-		if !ok || (name != "VmRSS" && name != "VmHWM") {
+		if !ok || (name != "VmRSS" && name != "VmHWM" && name != "RssFile") {
 			continue
 		}
 		kb, ok := strings.CutSuffix(strings.TrimSpace(value), " kB")
@@ -49,15 +53,102 @@ func parseProc(status, stat []byte) (ProcStat, error) {
 		if !ok || err != nil {
 			return p, fmt.Errorf("loadtest: process status: bad %s", name)
 		}
-		if name == "VmRSS" {
+		switch name {
+		case "VmRSS":
 			p.RSS = n << 10
-		} else {
+		case "VmHWM":
 			p.PeakRSS = n << 10
+		default:
+			p.FileRSS = n << 10
 		}
 	}
 	_, cpu, err := parseStatCPU(stat)
 	p.CPU = cpu
 	return p, err
+}
+
+// ReadProcTree reads the ProcStat of process pid and of its descendants,
+// such as a server and its password-hashing workers, added up: resident
+// sets, peaks (the sum of the peaks, which is at least the peak of the
+// sum), and CPU time, with that of descendants that have ended and been
+// waited for. A descendant's file-mapped pages are left out of its
+// memory: they are the code of the binary it shares with pid, whose own
+// RSS counts them once (for a worker of clientarea, 13 of its 35 MB). A
+// process that ends while the tree is read is left out.
+func ReadProcTree(pid int) (ProcStat, error) {
+	p, err := ReadProc(pid)
+	if err != nil {
+		return p, err
+	}
+	if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+		if ended, err := parseStatChildrenCPU(stat); err == nil {
+			p.CPU += ended
+		}
+	}
+	for _, child := range children(pid) {
+		c, err := ReadProcTree(child)
+		if err != nil {
+			continue // it ended meanwhile
+		}
+		p.RSS += max(c.RSS-c.FileRSS, 0)
+		p.PeakRSS += max(c.PeakRSS-c.FileRSS, 0)
+		p.CPU += c.CPU
+	}
+	return p, nil
+}
+
+// ResetPeakTree resets the peak RSS of process pid and its descendants.
+func ResetPeakTree(pid int) error {
+	err := ResetPeak(pid)
+	for _, child := range children(pid) {
+		if ResetPeakTree(child) != nil && err == nil {
+			if _, gone := os.Stat(fmt.Sprintf("/proc/%d", child)); gone == nil {
+				err = fmt.Errorf("loadtest: reset peak RSS of child %d", child)
+			}
+		}
+	}
+	return err
+}
+
+// children lists the child processes of pid, from every one of its
+// threads (Linux 3.5 and later with CONFIG_PROC_CHILDREN).
+func children(pid int) []int {
+	files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	var out []int
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, field := range strings.Fields(string(b)) {
+			if n, err := strconv.Atoi(field); err == nil {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+// parseStatChildrenCPU reads the user plus system time of the children
+// that a process has waited for (cutime and cstime) from its
+// /proc/PID/stat line.
+func parseStatChildrenCPU(stat []byte) (time.Duration, error) {
+	end := bytes.LastIndexByte(stat, ')')
+	if end < 0 {
+		return 0, fmt.Errorf("loadtest: process stat: no command name")
+	}
+	fields := strings.Fields(string(stat[end+1:]))
+	// cutime and cstime are fields 16 and 17 of the whole line.
+	if len(fields) < 15 {
+		return 0, fmt.Errorf("loadtest: process stat: %d fields, want 17 or more",
+			len(fields)+2)
+	}
+	cutime, err1 := strconv.ParseInt(fields[13], 10, 64)
+	cstime, err2 := strconv.ParseInt(fields[14], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("loadtest: process stat: bad children's CPU times")
+	}
+	return time.Duration(cutime+cstime) * clockTick, nil
 }
 
 // parseStatCPU reads the command name and user plus system time of a

@@ -8,12 +8,13 @@ import (
 
 func TestParseProc(t *testing.T) {
 	status := []byte("Name:\tclientarea\nVmPeak:\t 1300000 kB\nVmHWM:\t   40960 kB\n" +
-		"VmRSS:\t   20480 kB\nThreads:\t7\n")
+		"VmRSS:\t   20480 kB\nRssAnon:\t   12288 kB\nRssFile:\t    8192 kB\nThreads:\t7\n")
 	// A command name with a space and a parenthesis, as /proc writes it.
 	stat := []byte("4242 (client) area) S 1 4242 4242 0 -1 4194560 900 0 0 0 " +
 		"250 37 0 0 20 0 7 0 12345 1334116352 5120 18446744073709551615")
 	got, err := parseProc(status, stat)
-	want := ProcStat{RSS: 20480 << 10, PeakRSS: 40960 << 10, CPU: 287 * 10 * time.Millisecond}
+	want := ProcStat{RSS: 20480 << 10, PeakRSS: 40960 << 10, FileRSS: 8192 << 10,
+		CPU: 287 * 10 * time.Millisecond}
 	if err != nil || got != want {
 		t.Errorf("parseProc: got %+v, %v; want %+v", got, err, want)
 	}

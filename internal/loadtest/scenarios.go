@@ -130,7 +130,7 @@ func (t *Target) proc() (ProcStat, error) {
 	if t.PID <= 0 {
 		return ProcStat{}, errors.New("loadtest: server process unknown")
 	}
-	return ReadProc(t.PID)
+	return ReadProcTree(t.PID)
 }
 
 // Flood is a burst of sign-ins that all start at once.
@@ -152,7 +152,8 @@ type FloodResult struct {
 	Healthz Result `json:"healthz"`
 	Page    Result `json:"page"`
 	// PeakRSS is the server's peak resident memory during the flood (or
-	// since it started, where the peak cannot be reset), in bytes.
+	// since it started, where the peak cannot be reset), in bytes, with
+	// the peaks of its child processes (its hashing workers) added.
 	PeakRSS      int64 `json:"peak_rss_bytes,omitempty"`
 	PeakRSSReset bool  `json:"peak_rss_reset"`
 }
@@ -162,7 +163,7 @@ type FloodResult struct {
 func (t *Target) Flood(ctx context.Context, f Flood) FloodResult {
 	var out FloodResult
 	if t.PID > 0 {
-		out.PeakRSSReset = ResetPeak(t.PID) == nil
+		out.PeakRSSReset = ResetPeakTree(t.PID) == nil
 	}
 	accounts := t.Pool.Reserve(f.Size)
 	probeCtx, stop := context.WithCancel(ctx)
