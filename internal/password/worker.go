@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
 )
 
@@ -135,6 +137,8 @@ func startWorker(command []string) (*worker, error) {
 		return nil, errors.New("password: no worker command")
 	}
 	cmd := exec.Command(command[0], command[1:]...)
+	cmd.Env = workerEnv(os.Environ())
+	cmd.Stderr = os.Stderr // a worker's last words, if any, go to the server's log
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, fmt.Errorf("password: start worker: %w", err)
@@ -147,6 +151,23 @@ func startWorker(command []string) (*worker, error) {
 		return nil, fmt.Errorf("password: start worker: %w", err)
 	}
 	return &worker{cmd: cmd, in: in, out: bufio.NewReader(out)}, nil
+}
+
+// workerEnv is the environment of a worker: the Go runtime's settings that
+// concern it, and nothing else. The server's environment may hold the
+// sealing key, the database's and the mail server's passwords; a worker
+// needs none of them, so it is not given them. GOGC and GOMEMLIMIT are left
+// out too: the worker sets its own collector (holdOneBlock).
+func workerEnv(parent []string) []string {
+	var env []string
+	for _, kv := range parent {
+		name, _, _ := strings.Cut(kv, "=")
+		switch name {
+		case "GOMAXPROCS", "GODEBUG", "GOTRACEBACK", "TMPDIR":
+			env = append(env, kv)
+		}
+	}
+	return env
 }
 
 // stop closes the worker's input, which ends its loop, and waits for it to exit; a worker

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -220,5 +221,17 @@ func TestServeWorkerRefuses(t *testing.T) {
 				t.Errorf("answered %d bytes to a refused request", out.Len())
 			}
 		})
+	}
+}
+
+// TestWorkerEnv checks that a worker gets the runtime's settings and none
+// of the server's secrets.
+func TestWorkerEnv(t *testing.T) {
+	parent := []string{"CLIENTAREA_SECRET_KEY=00ff", "CLIENTAREA_DATABASE_URL=postgres://u:pw@db/x",
+		"GOMAXPROCS=2", "GOGC=400", "PATH=/usr/bin", "GODEBUG=gctrace=1", "HOME=/root"}
+	got := workerEnv(parent)
+	want := []string{"GOMAXPROCS=2", "GODEBUG=gctrace=1"}
+	if !slices.Equal(got, want) {
+		t.Errorf("workerEnv = %q, want %q", got, want)
 	}
 }
