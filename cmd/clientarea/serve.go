@@ -55,11 +55,14 @@ func serve(ctx context.Context, args []string, s sys) error {
 // operator set GOMEMLIMIT, and with it a garbage-collection target of 400%
 // unless GOGC is set.
 //
-// Each password hash leaves 19 MiB of garbage; under a flood of sign-ins
-// the collector, which by default lets the heap grow to twice what is live,
+// Each password hash leaves 19 MiB of garbage where it runs: in the
+// server with --hash-workers=false, where under a flood of sign-ins the
+// collector, which by default lets the heap grow to twice what is live,
 // let resident memory reach about 200 MB. A limit keeps it near the limit
-// plus the runtime's own overhead. It is soft: when more is live, the
-// runtime goes above it rather than fail, spending more time collecting.
+// plus the runtime's own overhead. With workers the hashes' garbage is
+// theirs, and the limit caps what a flood's thousand requests hold. It is
+// soft: when more is live, the runtime goes above it rather than fail,
+// spending more time collecting.
 //
 // Below the limit, the live heap of a busy server is small (10-40 MB), so
 // at the default target the collector ran dozens of times a second under
