@@ -129,10 +129,15 @@ func (a *app) hashOptions() []password.Option {
 	if !a.cfg.HashWorkers {
 		return opts
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		a.log.Warn("hashing passwords in the server: its own binary is not found", "err", err)
-		return opts
+	// On Linux /proc/self/exe is the running binary even after an upgrade
+	// has replaced or deleted the file, so a worker is never a different
+	// version that might answer in another protocol.
+	exe := "/proc/self/exe"
+	if _, err := os.Stat(exe); err != nil {
+		if exe, err = os.Executable(); err != nil {
+			a.log.Warn("hashing passwords in the server: its own binary is not found", "err", err)
+			return opts
+		}
 	}
 	return append(opts, password.WithWorkers([]string{exe, hashWorkerCommand}, func(err error) {
 		a.log.Warn("password worker failed; the hash was made in the server", "err", err)

@@ -44,9 +44,10 @@ func hashWorkers(t *testing.T) []int {
 // the server, which end when it stops; with --hash-workers=false none is
 // started.
 func TestHashWorkers(t *testing.T) {
-	if _, err := os.Stat("/proc/self/task"); err != nil {
-		t.Skip("needs Linux's /proc")
+	if files, _ := filepath.Glob("/proc/self/task/*/children"); len(files) == 0 {
+		t.Skip("needs Linux's /proc/PID/task/TID/children")
 	}
+	t.Setenv("CLIENTAREA_TEST_SECRET", "must not reach a worker")
 	var workers []int
 	t.Run("serve", func(t *testing.T) {
 		ts := startServer(t, nil, nil)
@@ -59,6 +60,13 @@ func TestHashWorkers(t *testing.T) {
 		}
 		if logs := ts.Logs.String(); strings.Contains(logs, "password worker failed") {
 			t.Errorf("a worker failed:\n%s", logs)
+		}
+		for _, pid := range workers {
+			environ, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+			if err == nil && strings.Contains(string(environ), "CLIENTAREA_") {
+				t.Errorf("worker %d has the server's settings in its environment: %q", pid,
+					environ)
+			}
 		}
 	})
 	for _, pid := range workers {

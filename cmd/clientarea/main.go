@@ -38,7 +38,13 @@ func isHashWorker(args []string) bool {
 // hashWorker serves hash requests until the server closes its input. It
 // runs before anything else in main, so that it neither writes the
 // server's CPU profile nor reads its configuration.
+//
+// It ignores the signals that stop a server: systemd sends SIGTERM to every
+// process of the service and a terminal sends SIGINT to the whole group,
+// but a worker should finish the hash in hand and leave when the server,
+// shutting down, closes its input.
 func hashWorker() int {
+	signal.Ignore(os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	if err := password.ServeWorker(os.Stdin, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "clientarea hash-worker:", err)
 		return 1

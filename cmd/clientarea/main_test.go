@@ -12,5 +12,10 @@ func TestMain(m *testing.M) {
 	if isHashWorker(os.Args) {
 		os.Exit(hashWorker())
 	}
+	// A binary built with -race sleeps a second before it exits, by default, to let late
+	// reports in; the workers these tests start would each make Close wait that second.
+	if _, set := os.LookupEnv("GORACE"); !set {
+		os.Setenv("GORACE", "atexit_sleep_ms=0")
+	}
 	os.Exit(m.Run())
 }

@@ -73,8 +73,11 @@ func parseProc(status, stat []byte) (ProcStat, error) {
 // sum), and CPU time, with that of descendants that have ended and been
 // waited for. A descendant's file-mapped pages are left out of its
 // memory: they are the code of the binary it shares with pid, whose own
-// RSS counts them once (for a worker of clientarea, 13 of its 35 MB). A
-// process that ends while the tree is read is left out.
+// RSS counts them once (for a worker of clientarea, 13 of its 35 MB).
+// Their current count is taken from the peak too, an approximation that
+// holds while they do not change, as a worker's code does not once it
+// runs. A process that ends while the tree is read is left out, and one
+// that starts meanwhile may be.
 func ReadProcTree(pid int) (ProcStat, error) {
 	p, err := ReadProc(pid)
 	if err != nil {

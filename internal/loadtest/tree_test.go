@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"os"
 	"os/exec"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -21,6 +22,15 @@ func TestMain(m *testing.M) {
 		for i := range b {
 			b[i] = 1
 		}
+		// And some CPU time, so that the parent's check of it can fail.
+		var ru syscall.Rusage
+		for ru.Utime.Nano()+ru.Stime.Nano() < int64(150*time.Millisecond) {
+			for i := range b {
+				b[i]++
+			}
+			syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		}
+		b[len(b)-1] = 1
 		os.Stdout.WriteString("ready\n")
 		bufio.NewReader(os.Stdin).ReadString('\n') // until the parent closes it
 		os.Exit(int(b[len(b)-1]) - 1)
@@ -87,6 +97,9 @@ func TestReadProcTree(t *testing.T) {
 	if tree.PeakRSS < self.PeakRSS+holdBytes {
 		t.Errorf("tree's peak RSS %d < own %d + the child's %d", tree.PeakRSS, self.PeakRSS,
 			holdBytes)
+	}
+	if child.CPU < 100*time.Millisecond {
+		t.Fatalf("child's CPU %v, want at least 100ms", child.CPU)
 	}
 	if tree.CPU < self.CPU+child.CPU {
 		t.Errorf("tree's CPU %v < own %v + child's %v", tree.CPU, self.CPU, child.CPU)

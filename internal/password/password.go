@@ -151,6 +151,9 @@ func NewHasher(p Params, concurrent int, wait time.Duration, opts ...Option) *Ha
 	for _, opt := range opts {
 		opt(h)
 	}
+	if h.workers != nil {
+		h.workers.now = h.now
+	}
 	return h
 }
 

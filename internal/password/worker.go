@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Hashing in worker processes.
@@ -32,10 +33,23 @@ import (
 // instead, so a broken worker costs speed, never a sign-in.
 
 // Limits a worker applies to a request, far above any real one, so that a corrupted stream
-// cannot make it allocate without bound.
+// cannot make it allocate without bound. maxWorkerInput must stay above the longest password
+// the web layer lets through (its 64 KiB body limit). The server hashes a request beyond
+// them itself, rather than have the worker refuse it.
+const maxWorkerInput = 1 << 16 // password or salt, bytes
+
+// workerLimit is the highest parameters a worker accepts: WithMaxParams' defaults.
+var workerLimit = defaultMax(Params{})
+
 const (
-	maxWorkerInput = 1 << 16 // password or salt, bytes
-	maxWorkerKey   = 1 << 10 // hash, bytes
+	// workerTimeout is the longest a worker may take over one hash before it is killed and
+	// the hash made in the server: a safety net for a worker that hangs, far above the
+	// seconds that even a gigabyte of argon2id memory takes.
+	workerTimeout = time.Minute
+	// After a worker fails, none is tried for minBackoff, doubling with every failure in a
+	// row up to maxBackoff, so that a broken worker binary costs a process start and a log
+	// line a minute, not one per sign-in.
+	minBackoff, maxBackoff = time.Second, time.Minute
 )
 
 // WithWorkers makes the Hasher run hashes in child processes started with command (the
@@ -44,12 +58,14 @@ const (
 // worker that failed; the hash is then made in this process.
 func WithWorkers(command []string, onError func(error)) Option {
 	return func(h *Hasher) {
-		h.workers = &workerPool{command: command, onError: onError}
+		h.workers = &workerPool{command: command, onError: onError, timeout: workerTimeout,
+			busy: map[*worker]struct{}{}}
 	}
 }
 
-// Close stops the worker processes, if the Hasher has any, and waits for them to exit.
-// Hashes started after Close run in this process.
+// Close stops the worker processes, if the Hasher has any, busy ones included, and waits for
+// them to exit. A hash that a stopped worker was making, and every hash after Close, is made
+// in this process.
 func (h *Hasher) Close() error {
 	if h.workers == nil {
 		return nil
@@ -60,73 +76,133 @@ func (h *Hasher) Close() error {
 type workerPool struct {
 	command []string
 	onError func(error)
+	now     func() time.Time
+	timeout time.Duration
 
-	mu     sync.Mutex
-	idle   []*worker
-	closed bool
+	mu      sync.Mutex
+	idle    []*worker
+	busy    map[*worker]struct{}
+	closed  bool
+	retryAt time.Time     // no worker is tried before this, after a failure
+	backoff time.Duration // the last wait; zero after a success
 }
 
 type worker struct {
-	cmd *exec.Cmd
-	in  io.WriteCloser
-	out *bufio.Reader
+	cmd    *exec.Cmd
+	in     io.WriteCloser
+	out    *bufio.Reader
+	once   sync.Once
+	killed bool
+	err    error
 }
 
-// derive runs one hash in a worker; ok is false when no worker could, and the caller must
-// hash itself.
+// derive runs one hash in a worker; ok is false when none could, and the caller must hash
+// itself.
 func (wp *workerPool) derive(p Params, password string, salt []byte) (key []byte, ok bool) {
+	if p.above(workerLimit) || len(password) > maxWorkerInput || len(salt) > maxWorkerInput {
+		return nil, false // the worker would refuse it
+	}
 	w, err := wp.take()
+	if w == nil && err == nil {
+		return nil, false // closed, or waiting after a failure
+	}
 	if err == nil {
-		key, err = w.derive(p, password, salt)
+		key, err = w.derive(p, password, salt, wp.timeout)
 	}
 	if err != nil {
 		if w != nil {
-			w.stop()
+			wp.drop(w)
 		}
-		if wp.onError != nil && !errors.Is(err, errPoolClosed) {
-			wp.onError(err)
-		}
+		wp.failed(err)
 		return nil, false
 	}
 	wp.put(w)
 	return key, true
 }
 
-var errPoolClosed = errors.New("password: workers closed")
-
+// take returns an idle worker or starts one; nil and no error when the pool is closed or
+// waiting after a failure.
 func (wp *workerPool) take() (*worker, error) {
 	wp.mu.Lock()
-	if wp.closed {
+	if wp.closed || wp.now().Before(wp.retryAt) {
 		wp.mu.Unlock()
-		return nil, errPoolClosed
+		return nil, nil
 	}
 	if n := len(wp.idle); n > 0 {
 		w := wp.idle[n-1]
 		wp.idle = wp.idle[:n-1]
+		wp.busy[w] = struct{}{}
 		wp.mu.Unlock()
 		return w, nil
 	}
 	wp.mu.Unlock()
-	return startWorker(wp.command)
+
+	w, err := startWorker(wp.command)
+	if err != nil {
+		return nil, err
+	}
+	wp.mu.Lock()
+	closed := wp.closed
+	if !closed {
+		wp.busy[w] = struct{}{}
+	}
+	wp.mu.Unlock()
+	if closed {
+		w.stop()
+		return nil, nil
+	}
+	return w, nil
 }
 
+// put gives back a worker that answered.
 func (wp *workerPool) put(w *worker) {
 	wp.mu.Lock()
-	defer wp.mu.Unlock()
-	if wp.closed {
-		w.stop()
+	_, mine := wp.busy[w]
+	delete(wp.busy, w)
+	if mine && !wp.closed {
+		wp.idle = append(wp.idle, w)
+		wp.backoff = 0
+		wp.mu.Unlock()
 		return
 	}
-	wp.idle = append(wp.idle, w)
+	wp.mu.Unlock()
+	w.stop() // Close came first
+}
+
+// drop stops a worker that failed.
+func (wp *workerPool) drop(w *worker) {
+	wp.mu.Lock()
+	delete(wp.busy, w)
+	wp.mu.Unlock()
+	w.stop()
+}
+
+// failed reports a worker's failure and starts or lengthens the wait before the next try.
+// Failures caused by Close are not reported.
+func (wp *workerPool) failed(err error) {
+	wp.mu.Lock()
+	if wp.closed {
+		wp.mu.Unlock()
+		return
+	}
+	wp.backoff = min(max(2*wp.backoff, minBackoff), maxBackoff)
+	wp.retryAt = wp.now().Add(wp.backoff)
+	wp.mu.Unlock()
+	if wp.onError != nil {
+		wp.onError(err)
+	}
 }
 
 func (wp *workerPool) close() error {
 	wp.mu.Lock()
-	idle := wp.idle
-	wp.idle, wp.closed = nil, true
+	all := wp.idle
+	for w := range wp.busy {
+		all = append(all, w)
+	}
+	wp.idle, wp.busy, wp.closed = nil, map[*worker]struct{}{}, true
 	wp.mu.Unlock()
 	var errs []error
-	for _, w := range idle {
+	for _, w := range all {
 		errs = append(errs, w.stop())
 	}
 	return errors.Join(errs...)
@@ -145,6 +221,7 @@ func startWorker(command []string) (*worker, error) {
 	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
+		in.Close()
 		return nil, fmt.Errorf("password: start worker: %w", err)
 	}
 	if err := cmd.Start(); err != nil {
@@ -153,42 +230,60 @@ func startWorker(command []string) (*worker, error) {
 	return &worker{cmd: cmd, in: in, out: bufio.NewReader(out)}, nil
 }
 
-// workerEnv is the environment of a worker: the Go runtime's settings that
-// concern it, and nothing else. The server's environment may hold the
-// sealing key, the database's and the mail server's passwords; a worker
-// needs none of them, so it is not given them. GOGC and GOMEMLIMIT are left
-// out too: the worker sets its own collector (holdOneBlock).
+// workerEnv is the environment of a worker: the Go runtime's settings that concern it, and
+// nothing else. The server's environment may hold the sealing key and the database's and the
+// mail server's passwords, which a worker does not need. This keeps them out of the worker's
+// own environment, not out of its reach: it runs as the same user as the server. GOGC and
+// GOMEMLIMIT are left out too, since the worker sets its own collector (holdOneBlock). The
+// list is never nil: exec gives a nil environment the parent's whole one.
 func workerEnv(parent []string) []string {
-	var env []string
+	env := []string{}
 	for _, kv := range parent {
 		name, _, _ := strings.Cut(kv, "=")
 		switch name {
-		case "GOMAXPROCS", "GODEBUG", "GOTRACEBACK", "TMPDIR":
+		case "GOMAXPROCS", "GODEBUG", "GOTRACEBACK", "GORACE", "TMPDIR":
 			env = append(env, kv)
 		}
 	}
 	return env
 }
 
-// stop closes the worker's input, which ends its loop, and waits for it to exit; a worker
-// that failed mid-request may be stuck, so it is killed first.
+// stop ends the worker once, however many callers ask: an idle worker exits by itself when
+// its input closes; one that does not within a second, or that is busy, is killed.
 func (w *worker) stop() error {
-	w.in.Close()
-	w.cmd.Process.Kill()
-	err := w.cmd.Wait()
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		return nil // killed, as intended
-	}
-	return err
+	w.once.Do(func() {
+		w.in.Close()
+		done := make(chan error, 1)
+		go func() { done <- w.cmd.Wait() }()
+		select {
+		case w.err = <-done:
+		case <-time.After(time.Second):
+			w.cmd.Process.Kill()
+			w.killed = true
+			w.err = <-done
+		}
+		var exit *exec.ExitError
+		if w.killed && errors.As(w.err, &exit) {
+			w.err = nil // killed, as intended
+		}
+	})
+	return w.err
 }
 
-func (w *worker) derive(p Params, password string, salt []byte) ([]byte, error) {
+// derive sends one request and reads the hash, killing the worker if it has not answered
+// within timeout.
+func (w *worker) derive(p Params, password string, salt []byte, timeout time.Duration) (
+	[]byte, error) {
+	timer := time.AfterFunc(timeout, func() { w.cmd.Process.Kill() })
+	defer timer.Stop()
 	if err := writeRequest(w.in, p, []byte(password), salt); err != nil {
 		return nil, fmt.Errorf("password: worker: send: %w", err)
 	}
-	key, err := readFrame(w.out, maxWorkerKey)
+	key, err := readFrame(w.out, int(p.KeyLen))
 	if err != nil {
+		if !timer.Stop() {
+			return nil, fmt.Errorf("password: worker: no answer within %v", timeout)
+		}
 		return nil, fmt.Errorf("password: worker: receive: %w", err)
 	}
 	if len(key) != int(p.KeyLen) {
@@ -241,8 +336,16 @@ func readFrame(r io.Reader, limit int) ([]byte, error) {
 func ServeWorker(r io.Reader, w io.Writer) error {
 	debug.SetGCPercent(-1)
 	in, out := bufio.NewReader(r), bufio.NewWriter(w)
-	limit := defaultMax(Params{})
+	// A worker keeps its block between hashes, for speed; once no hash has come for a while
+	// it gives the memory back, so that idle workers after a burst of sign-ins cost next to
+	// nothing (one per core, on a big machine, would otherwise hold gigabytes).
+	release := time.AfterFunc(idleRelease, debug.FreeOSMemory)
+	defer release.Stop()
 	for {
+		if _, err := in.Peek(1); err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("password: worker: read request: %w", err)
+		}
+		release.Stop()
 		var head [13]byte
 		if _, err := io.ReadFull(in, head[:]); err != nil {
 			if errors.Is(err, io.EOF) {
@@ -262,7 +365,7 @@ func ServeWorker(r io.Reader, w io.Writer) error {
 			return fmt.Errorf("password: worker: read salt: %w", err)
 		}
 		p.SaltLen = uint32(len(salt))
-		if err := p.Validate(); err != nil || p.above(limit) || p.KeyLen > maxWorkerKey {
+		if err := p.Validate(); err != nil || p.above(workerLimit) {
 			return errors.New("password: worker: request outside the limits")
 		}
 		holdOneBlock(p)
@@ -272,8 +375,12 @@ func ServeWorker(r io.Reader, w io.Writer) error {
 		if err := out.Flush(); err != nil {
 			return err
 		}
+		release.Reset(idleRelease)
 	}
 }
+
+// idleRelease is how long a worker waits for the next hash before it gives its memory back.
+const idleRelease = 10 * time.Second
 
 // holdOneBlock readies the worker's memory for a hash of p: it collects the previous hash's
 // block, now garbage, so that this hash reuses it, and keeps the runtime from giving it back

@@ -5,8 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +23,7 @@ import (
 const (
 	workerArg       = "password-worker"
 	brokenWorkerArg = "password-worker-that-exits"
+	hungWorkerArg   = "password-worker-that-hangs"
 )
 
 func TestMain(m *testing.M) {
@@ -30,7 +37,15 @@ func TestMain(m *testing.M) {
 			os.Exit(0)
 		case brokenWorkerArg:
 			os.Exit(3)
+		case hungWorkerArg:
+			io.Copy(io.Discard, os.Stdin) // reads the request and never answers
+			os.Exit(0)
 		}
+	}
+	// A binary built with -race sleeps a second before it exits, by default, to let late
+	// reports in; the workers these tests start would each make Close wait that second.
+	if _, set := os.LookupEnv("GORACE"); !set {
+		os.Setenv("GORACE", "atexit_sleep_ms=0")
 	}
 	os.Exit(m.Run())
 }
@@ -53,9 +68,28 @@ func (l *errorLog) count() int {
 	return len(l.errs)
 }
 
-func newWorkerHasher(t *testing.T, arg string, log *errorLog) *Hasher {
+// clock is a Hasher's clock that moves only when told, for the wait after a failure.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func newWorkerHasher(t *testing.T, arg string, log *errorLog, opts ...Option) *Hasher {
 	t.Helper()
-	h := NewHasher(testParams, 2, time.Minute, WithWorkers([]string{os.Args[0], arg}, log.add))
+	opts = append(opts, WithWorkers([]string{os.Args[0], arg}, log.add))
+	h := NewHasher(testParams, 2, time.Minute, opts...)
 	t.Cleanup(func() {
 		if err := h.Close(); err != nil {
 			t.Errorf("Close: %v", err)
@@ -116,24 +150,38 @@ func TestWorkersInParallel(t *testing.T) {
 }
 
 // TestBrokenWorkerFallsBack uses a worker that exits at once: every hash must still be
-// right, made in the process, and every failure reported.
+// right, made in the process, and workers are tried again only after a wait that doubles
+// with every failure.
 func TestBrokenWorkerFallsBack(t *testing.T) {
 	var log errorLog
-	h := newWorkerHasher(t, brokenWorkerArg, &log)
+	clk := &clock{t: time.Unix(1700000000, 0)}
+	h := newWorkerHasher(t, brokenWorkerArg, &log, WithClock(clk.now))
 	v := cliVectors[0]
-	if _, err := h.Verify(context.Background(), v.encoded, v.password); err != nil {
-		t.Errorf("Verify = %v, want nil", err)
+	verify := func(wantErrors int) {
+		t.Helper()
+		if _, err := h.Verify(context.Background(), v.encoded, v.password); err != nil {
+			t.Errorf("Verify = %v, want nil", err)
+		}
+		if n := log.count(); n != wantErrors {
+			t.Errorf("%d worker errors reported, want %d", n, wantErrors)
+		}
 	}
-	if n := log.count(); n != 1 {
-		t.Errorf("%d worker errors reported, want 1", n)
-	}
+	verify(1)
+	verify(1) // within the first second: no worker tried
+	clk.advance(time.Second)
+	verify(2)
+	clk.advance(time.Second)
+	verify(2) // the wait is two seconds now
+	clk.advance(time.Second)
+	verify(3)
 }
 
 // TestWorkerKilledBetweenHashes kills an idle worker: the next hash falls back and reports
-// it, and the one after runs in a new worker.
+// it, and once the wait after a failure is over a new worker makes the hashes.
 func TestWorkerKilledBetweenHashes(t *testing.T) {
 	var log errorLog
-	h := newWorkerHasher(t, workerArg, &log)
+	clk := &clock{t: time.Unix(1700000000, 0)}
+	h := newWorkerHasher(t, workerArg, &log, WithClock(clk.now))
 	ctx := context.Background()
 	v := cliVectors[0]
 	if _, err := h.Verify(ctx, v.encoded, v.password); err != nil {
@@ -143,7 +191,7 @@ func TestWorkerKilledBetweenHashes(t *testing.T) {
 	if err := w.cmd.Process.Kill(); err != nil {
 		t.Fatalf("kill worker: %v", err)
 	}
-	w.cmd.Wait() // make sure it is gone before the next request
+	waitDead(t, w.cmd.Process.Pid)
 
 	if _, err := h.Verify(ctx, v.encoded, v.password); err != nil {
 		t.Errorf("Verify after the worker died = %v, want nil", err)
@@ -151,12 +199,152 @@ func TestWorkerKilledBetweenHashes(t *testing.T) {
 	if n := log.count(); n != 1 {
 		t.Errorf("%d worker errors reported, want 1", n)
 	}
+	clk.advance(time.Second)
 	if _, err := h.Verify(ctx, v.encoded, v.password); err != nil {
 		t.Errorf("Verify with a new worker = %v, want nil", err)
 	}
 	if n := len(h.workers.idle); n != 1 || h.workers.idle[0] == w {
 		t.Errorf("idle workers %d (the dead one kept: %v), want one new one", n,
 			n > 0 && h.workers.idle[0] == w)
+	}
+	if n := log.count(); n != 1 {
+		t.Errorf("%d worker errors reported, want still 1", n)
+	}
+}
+
+// waitDead waits until process pid has exited (a zombie, not yet waited for), without
+// waiting for it, which would close the pipes the Hasher still holds.
+func waitDead(t *testing.T, pid int) {
+	t.Helper()
+	for {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			t.Skip("needs Linux's /proc")
+		}
+		if _, rest, ok := strings.Cut(string(b), ") "); ok && strings.HasPrefix(rest, "Z") {
+			return
+		}
+		runtime.Gosched()
+	}
+}
+
+// TestHungWorker gives the worker no answer to wait for: the hash must come back right,
+// made in the process, and the worker must be gone.
+func TestHungWorker(t *testing.T) {
+	var log errorLog
+	h := newWorkerHasher(t, hungWorkerArg, &log)
+	h.workers.timeout = 50 * time.Millisecond
+	v := cliVectors[0]
+	if _, err := h.Verify(context.Background(), v.encoded, v.password); err != nil {
+		t.Errorf("Verify = %v, want nil", err)
+	}
+	if n := log.count(); n != 1 || !strings.Contains(log.errs[0].Error(), "no answer") {
+		t.Errorf("worker errors %v, want one about no answer", log.errs)
+	}
+	if pids := workerProcesses(t, hungWorkerArg); len(pids) != 0 {
+		t.Errorf("hung workers %v still running", pids)
+	}
+}
+
+// TestParamsAboveWorkerLimit verifies a hash whose parameters the Hasher accepts but a worker
+// would refuse: it is made in the process, and that is no failure.
+func TestParamsAboveWorkerLimit(t *testing.T) {
+	high := testParams
+	high.Iterations = workerLimit.Iterations + 1
+	encoded, err := NewHasher(high, 1, time.Minute).Hash(context.Background(), "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log errorLog
+	maxParams := defaultMax(high)
+	h := newWorkerHasher(t, workerArg, &log, WithMaxParams(maxParams))
+	if _, err := h.Verify(context.Background(), encoded, "pw"); err != nil {
+		t.Errorf("Verify = %v, want nil", err)
+	}
+	if n := log.count(); n != 0 {
+		t.Errorf("worker errors %v, want none", log.errs)
+	}
+	if n := len(h.workers.idle); n != 0 {
+		t.Errorf("%d workers started for a hash none may make", n)
+	}
+}
+
+// workerProcesses lists this process's children started with arg, from /proc.
+func workerProcesses(t *testing.T, arg string) []int {
+	t.Helper()
+	files, err := filepath.Glob("/proc/self/task/*/children")
+	if err != nil || len(files) == 0 {
+		t.Skip("needs Linux's /proc/PID/task/TID/children")
+	}
+	var pids []int
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		for _, field := range strings.Fields(string(b)) {
+			cmdline, err := os.ReadFile("/proc/" + field + "/cmdline")
+			if err == nil && strings.HasSuffix(string(cmdline), "\x00"+arg+"\x00") {
+				pid, _ := strconv.Atoi(field)
+				pids = append(pids, pid)
+			}
+		}
+	}
+	return pids
+}
+
+// TestCloseDuringHashes closes the Hasher while hashes run: they must all come back right,
+// and no worker may outlive Close.
+func TestCloseDuringHashes(t *testing.T) {
+	var log errorLog
+	h := NewHasher(testParams, 2, time.Minute, WithWorkers([]string{os.Args[0], workerArg},
+		log.add))
+	ctx := context.Background()
+	v := cliVectors[0]
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 20 {
+				if _, err := h.Verify(ctx, v.encoded, v.password); err != nil {
+					t.Errorf("Verify = %v", err)
+					return
+				}
+			}
+		})
+	}
+	if _, err := h.Verify(ctx, v.encoded, v.password); err != nil { // at least one worker
+		t.Fatal(err)
+	}
+	if err := h.Close(); err != nil {
+		t.Errorf("Close = %v", err)
+	}
+	wg.Wait()
+	if pids := workerProcesses(t, workerArg); len(pids) != 0 {
+		t.Errorf("workers %v still running after Close", pids)
+	}
+	if n := log.count(); n != 0 {
+		t.Errorf("worker errors %v; Close is not a failure", log.errs)
+	}
+}
+
+// TestWorkerGetsNoSecrets sets a secret in this process's environment and reads a worker's.
+func TestWorkerGetsNoSecrets(t *testing.T) {
+	t.Setenv("CLIENTAREA_SECRET_KEY", "00112233445566778899aabbccddeeff")
+	for _, name := range []string{"GOMAXPROCS", "GODEBUG", "GOTRACEBACK", "GORACE", "TMPDIR"} {
+		if v, ok := os.LookupEnv(name); ok {
+			t.Setenv(name, v) // restored afterwards
+			os.Unsetenv(name)
+		}
+	}
+	var log errorLog
+	h := newWorkerHasher(t, workerArg, &log)
+	v := cliVectors[0]
+	if _, err := h.Verify(context.Background(), v.encoded, v.password); err != nil {
+		t.Fatal(err)
+	}
+	environ, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", h.workers.idle[0].cmd.Process.Pid))
+	if err != nil {
+		t.Skip("needs Linux's /proc")
+	}
+	if len(environ) != 0 {
+		t.Errorf("worker environment %q, want empty", environ)
 	}
 }
 
@@ -195,6 +383,12 @@ func TestServeWorkerRefuses(t *testing.T) {
 		}
 		return b.Bytes()
 	}
+	// ServeWorker sets the collector of the process it runs in; give this one its own back.
+	gc, limit := debug.SetGCPercent(-1), debug.SetMemoryLimit(-1)
+	t.Cleanup(func() {
+		debug.SetGCPercent(gc)
+		debug.SetMemoryLimit(limit)
+	})
 	good := request(testParams, "pw", "saltsaltsaltsalt")
 	huge := testParams
 	huge.Memory = 1<<20 + 1 // above the 1 GiB ceiling
@@ -220,6 +414,12 @@ func TestServeWorkerRefuses(t *testing.T) {
 			if tt.wantErr && out.Len() != 0 {
 				t.Errorf("answered %d bytes to a refused request", out.Len())
 			}
+			if tt.name == "one request" {
+				want := frame(derive(testParams, "pw", []byte("saltsaltsaltsalt")))
+				if !bytes.Equal(out.Bytes(), want) {
+					t.Errorf("answer %x, want %x", out.Bytes(), want)
+				}
+			}
 		})
 	}
 }
@@ -233,5 +433,9 @@ func TestWorkerEnv(t *testing.T) {
 	want := []string{"GOMAXPROCS=2", "GODEBUG=gctrace=1"}
 	if !slices.Equal(got, want) {
 		t.Errorf("workerEnv = %q, want %q", got, want)
+	}
+	// An empty list, not nil: exec gives nil the parent's whole environment.
+	if got := workerEnv([]string{"CLIENTAREA_SECRET_KEY=00ff"}); got == nil || len(got) != 0 {
+		t.Errorf("workerEnv of secrets alone = %#v, want an empty list", got)
 	}
 }
