@@ -32,11 +32,11 @@ import (
 // workers than slots. A worker that fails is stopped and the hash runs in this process
 // instead, so a broken worker costs speed, never a sign-in.
 
-// Limits a worker applies to a request, far above any real one, so that a corrupted stream
-// cannot make it allocate without bound. maxWorkerInput must stay above the longest password
-// the web layer lets through (its 64 KiB body limit). The server hashes a request beyond
-// them itself, rather than have the worker refuse it.
-const maxWorkerInput = 1 << 16 // password or salt, bytes
+// maxWorkerInput is the longest password or salt a worker accepts, so that a corrupted
+// stream cannot make it allocate without bound: as long as the web layer's whole request
+// body, and far above the passwords it lets through. The server hashes a longer one itself
+// rather than have the worker refuse it.
+const maxWorkerInput = 1 << 16
 
 // workerLimit is the highest parameters a worker accepts: WithMaxParams' defaults.
 var workerLimit = defaultMax(Params{})
