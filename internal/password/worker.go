@@ -380,7 +380,8 @@ func ServeWorker(r io.Reader, w io.Writer) error {
 }
 
 // idleRelease is how long a worker waits for the next hash before it gives its memory back.
-const idleRelease = 10 * time.Second
+// A variable for the tests.
+var idleRelease = 10 * time.Second
 
 // holdOneBlock readies the worker's memory for a hash of p: it collects the previous hash's
 // block, now garbage, so that this hash reuses it, and keeps the runtime from giving it back

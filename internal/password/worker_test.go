@@ -24,6 +24,8 @@ const (
 	workerArg       = "password-worker"
 	brokenWorkerArg = "password-worker-that-exits"
 	hungWorkerArg   = "password-worker-that-hangs"
+	// quickReleaseWorkerArg is a worker that gives its memory back 10 ms after a hash.
+	quickReleaseWorkerArg = "password-worker-that-releases-quickly"
 )
 
 func TestMain(m *testing.M) {
@@ -37,6 +39,13 @@ func TestMain(m *testing.M) {
 			os.Exit(0)
 		case brokenWorkerArg:
 			os.Exit(3)
+		case quickReleaseWorkerArg:
+			idleRelease = 10 * time.Millisecond
+			if err := ServeWorker(os.Stdin, os.Stdout); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+			os.Exit(0)
 		case hungWorkerArg:
 			io.Copy(io.Discard, os.Stdin) // reads the request and never answers
 			os.Exit(0)
@@ -437,5 +446,56 @@ func TestWorkerEnv(t *testing.T) {
 	// An empty list, not nil: exec gives nil the parent's whole environment.
 	if got := workerEnv([]string{"CLIENTAREA_SECRET_KEY=00ff"}); got == nil || len(got) != 0 {
 		t.Errorf("workerEnv of secrets alone = %#v, want an empty list", got)
+	}
+}
+
+// TestIdleWorkerGivesMemoryBack hashes with 16 MiB in a worker that releases its memory
+// 10 ms after a hash, and waits until the worker's private memory is at least 12 MiB below
+// its peak (peak resident memory less file-mapped pages; the race detector's shadow of the
+// block stays, so an absolute figure would not do). A worker that kept its block would hold
+// it for ever, and the test would fail at its bound.
+func TestIdleWorkerGivesMemoryBack(t *testing.T) {
+	p := Params{Memory: 16 << 10, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}
+	var log errorLog
+	h := NewHasher(p, 1, time.Minute, WithWorkers([]string{os.Args[0], quickReleaseWorkerArg},
+		log.add))
+	t.Cleanup(func() { h.Close() })
+	if _, err := h.Hash(context.Background(), "pw"); err != nil {
+		t.Fatal(err)
+	}
+	if n := log.count(); n != 0 || len(h.workers.idle) != 1 {
+		t.Fatalf("worker errors %v, idle workers %d; want none and 1", log.errs,
+			len(h.workers.idle))
+	}
+	pid := h.workers.idle[0].cmd.Process.Pid
+	memory := func() (peakPrivate, private int64) {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil {
+			t.Skip("needs Linux's /proc")
+		}
+		kb := map[string]int64{}
+		for line := range strings.Lines(string(b)) {
+			name, v, _ := strings.Cut(line, ":")
+			n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err == nil {
+				kb[name] = n << 10
+			}
+		}
+		if kb["VmHWM"] == 0 || kb["RssAnon"] == 0 {
+			t.Skip("no VmHWM or RssAnon in /proc/PID/status")
+		}
+		return kb["VmHWM"] - kb["RssFile"], kb["RssAnon"]
+	}
+	// Not a timing assertion: the release is due after 10 ms; a minute is only the point
+	// at which a worker that never releases is declared one.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		peak, now := memory()
+		if now <= peak-12<<20 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("worker's private memory %d bytes, peak %d, a minute after its hash",
+				now, peak)
+		}
 	}
 }
