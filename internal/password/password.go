@@ -81,9 +81,15 @@ func (p Params) below(q Params) bool {
 		p.Parallelism < q.Parallelism || p.SaltLen < q.SaltLen || p.KeyLen < q.KeyLen
 }
 
-// above reports whether any parameter of p is higher than the same parameter of q.
-func (p Params) above(q Params) bool {
-	return q.below(p)
+// exceeds reports whether a hash with p would cost more than limit allows: more memory,
+// lanes, salt or hash than limit's, or more work, memory times iterations. Work, rather
+// than iterations alone, is what a planted row could turn against the server; and it lets a
+// server whose cost setting was raised and then rolled back still verify the hashes made
+// meanwhile: 17 passes over 19 MiB are far below 16 over a gigabyte.
+func (p Params) exceeds(limit Params) bool {
+	return p.Memory > limit.Memory || p.Parallelism > limit.Parallelism ||
+		p.SaltLen > limit.SaltLen || p.KeyLen > limit.KeyLen ||
+		uint64(p.Memory)*uint64(p.Iterations) > uint64(limit.Memory)*uint64(limit.Iterations)
 }
 
 // Option configures a Hasher.
@@ -106,11 +112,12 @@ func WithClock(now func() time.Time) Option {
 	return func(h *Hasher) { h.now = now }
 }
 
-// WithMaxParams sets the highest parameters Verify accepts in a stored hash. A stored hash
-// asking for more is refused before any work, so a corrupted or planted row cannot make one
-// sign-in allocate gigabytes or run for hours. The default is 1 GiB, 16 iterations,
-// 64 lanes, a 64-byte salt and a 128-byte hash, each raised to the Hasher's own parameter
-// when that is higher.
+// WithMaxParams sets the most a stored hash may cost for Verify to accept it: its memory,
+// lanes, salt and hash sizes, and its work, memory times iterations (Params.exceeds). A
+// stored hash asking for more is refused before any work, so a corrupted or planted row
+// cannot make one sign-in allocate gigabytes or run for hours. The default is 1 GiB, the
+// work of 16 iterations over it, 64 lanes, a 64-byte salt and a 128-byte hash, each raised
+// to the Hasher's own parameter when that is higher.
 func WithMaxParams(limit Params) Option {
 	return func(h *Hasher) { h.max = limit }
 }
@@ -200,7 +207,7 @@ func (h *Hasher) Verify(ctx context.Context, encoded, password string) (rehash b
 	if err != nil {
 		return false, err
 	}
-	if p.above(h.max) {
+	if p.exceeds(h.max) {
 		return false, fmt.Errorf("%w: parameters above the maximum", ErrMalformed)
 	}
 

@@ -253,6 +253,22 @@ func TestInvalidParams(t *testing.T) {
 	}
 }
 
+// TestVerifyAfterCostRolledBack verifies a hash made with 17 iterations, more than the
+// default ceiling's 16, on a Hasher set back to one: an operator who raised the cost and
+// rolled it back must not lock out the customers who signed in meanwhile.
+func TestVerifyAfterCostRolledBack(t *testing.T) {
+	raised := testParams
+	raised.Iterations = 17
+	encoded, err := NewHasher(raised, 1, time.Minute).Hash(context.Background(), "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rehash, err := newTestHasher(t, testParams).Verify(context.Background(), encoded, "pw")
+	if err != nil || rehash {
+		t.Errorf("Verify = %v, rehash %v; want nil, false", err, rehash)
+	}
+}
+
 func TestDummy(t *testing.T) {
 	h := newTestHasher(t, testParams)
 	if err := h.Dummy(context.Background(), "anything"); err != nil {

@@ -99,7 +99,7 @@ type worker struct {
 // derive runs one hash in a worker; ok is false when none could, and the caller must hash
 // itself.
 func (wp *workerPool) derive(p Params, password string, salt []byte) (key []byte, ok bool) {
-	if p.above(workerLimit) || len(password) > maxWorkerInput || len(salt) > maxWorkerInput {
+	if p.exceeds(workerLimit) || len(password) > maxWorkerInput || len(salt) > maxWorkerInput {
 		return nil, false // the worker would refuse it
 	}
 	w, err := wp.take()
@@ -365,7 +365,7 @@ func ServeWorker(r io.Reader, w io.Writer) error {
 			return fmt.Errorf("password: worker: read salt: %w", err)
 		}
 		p.SaltLen = uint32(len(salt))
-		if err := p.Validate(); err != nil || p.above(workerLimit) {
+		if err := p.Validate(); err != nil || p.exceeds(workerLimit) {
 			return errors.New("password: worker: request outside the limits")
 		}
 		holdOneBlock(p)

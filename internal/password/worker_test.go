@@ -259,7 +259,8 @@ func TestHungWorker(t *testing.T) {
 // would refuse: it is made in the process, and that is no failure.
 func TestParamsAboveWorkerLimit(t *testing.T) {
 	high := testParams
-	high.Iterations = workerLimit.Iterations + 1
+	high.Parallelism = workerLimit.Parallelism + 1
+	high.Memory = 8 * uint32(high.Parallelism)
 	encoded, err := NewHasher(high, 1, time.Minute).Hash(context.Background(), "pw")
 	if err != nil {
 		t.Fatal(err)
