@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/user"
 	"strings"
@@ -57,6 +58,7 @@ func admin(ctx context.Context, args []string, s sys) error {
 		if fs.NArg() > 0 {
 			return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 		}
+		warnNewInstall(cfg, s)
 		a, err := openApp(ctx, cfg, s)
 		if err != nil {
 			return err
@@ -300,4 +302,19 @@ func rewrap(ring *seal.Keyring, blob, ad []byte) ([]byte, error) {
 		return nil, fmt.Errorf("open a sealed secret: %w", err)
 	}
 	return ring.Seal(plain, ad)
+}
+
+// warnNewInstall says so when an admin command is about to create a new
+// SQLite database, which is right for the first support account of a new
+// install and wrong when the command was meant for an existing one and
+// only missed its --data: the account would land in a database no server
+// reads.
+func warnNewInstall(cfg config.Config, s sys) {
+	if cfg.DatabaseURL != "" {
+		return
+	}
+	if _, err := os.Stat(cfg.DatabaseDSN()); errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(s.stderr, "clientarea: no database in %s yet: creating a new install there "+
+			"(pass --data for an existing one)\n", cfg.Data)
+	}
 }

@@ -127,3 +127,26 @@ func TestBackupRestore(t *testing.T) {
 	c.must(200, "POST", "/api/v1/login/totp",
 		map[string]string{"code": oathtool.TOTP(t, secret, clk.Now())})
 }
+
+// TestAdminWarnsOfNewInstall runs create-user on a data folder with no
+// database: it works, as for the first support account of a new install,
+// but says it is creating one; on an existing install it says nothing.
+func TestAdminWarnsOfNewInstall(t *testing.T) {
+	fresh := t.TempDir()
+	code, _, stderr := runCLIWithInput("a long staff password\n", "admin", "create-user",
+		"--email", "staff@example.com", "--data", fresh, "--hash-memory", "64",
+		"--hash-iterations", "1", "--hash-workers=false")
+	if code != 0 {
+		t.Fatalf("create-user: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "creating a new install") {
+		t.Errorf("create-user on an empty folder: stderr %q, want a warning", stderr)
+	}
+	code, _, stderr = runCLIWithInput("another long password\n", "admin", "create-user",
+		"--email", "staff2@example.com", "--data", fresh, "--hash-memory", "64",
+		"--hash-iterations", "1", "--hash-workers=false")
+	if code != 0 || strings.Contains(stderr, "creating a new install") {
+		t.Errorf("create-user on an existing install: exit %d, stderr %q; want 0 and no warning",
+			code, stderr)
+	}
+}

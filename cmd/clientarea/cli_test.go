@@ -14,9 +14,14 @@ import (
 )
 
 func runCLI(args ...string) (code int, stdout, stderr string) {
+	return runCLIWithInput("", args...)
+}
+
+// runCLIWithInput runs one command line with stdin as its standard input.
+func runCLIWithInput(stdin string, args ...string) (code int, stdout, stderr string) {
 	var out, errb bytes.Buffer
 	code = run(context.Background(), args, sys{getenv: func(string) string { return "" },
-		stdin: strings.NewReader(""), stdout: &out, stderr: &errb})
+		stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb})
 	return code, out.String(), errb.String()
 }
 
