@@ -19,6 +19,7 @@ import (
 	"github.com/clientarea/clientarea/internal/password"
 	"github.com/clientarea/clientarea/internal/seal"
 	"github.com/clientarea/clientarea/internal/store"
+	"github.com/clientarea/clientarea/internal/web"
 )
 
 // keyCheckSetting holds the id of the key that sealed the database's
@@ -56,10 +57,11 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	level.UnmarshalText([]byte(cfg.LogLevel)) // checked by config.Validate
 	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(web.LogHandler(h))
 }
 
 // openApp opens the database, migrates it, loads and checks the sealing

@@ -222,3 +222,27 @@ func postForm(t *testing.T, c *client, path string, form url.Values) int {
 	resp.Body.Close()
 	return resp.StatusCode
 }
+
+// TestSecurityEventsCarryRequestID signs up and finds the security event
+// of that request in the log under the id the answer's X-Request-Id gave.
+func TestSecurityEventsCarryRequestID(t *testing.T) {
+	ts := startServer(t, nil, nil)
+	body := strings.NewReader(`{"email":"` + alice + `","password":"` + alicePW + `"}`)
+	resp, err := http.Post(ts.URL+"/api/v1/signup", "application/json", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	id := resp.Header.Get("X-Request-Id")
+	if resp.StatusCode != 201 || id == "" {
+		t.Fatalf("signup: %d, X-Request-Id %q", resp.StatusCode, id)
+	}
+	for line := range strings.Lines(ts.Logs.String()) {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == "security event" &&
+			rec["request_id"] == id {
+			return
+		}
+	}
+	t.Errorf("no security event with request_id %s in the log:\n%s", id, ts.Logs.String())
+}
