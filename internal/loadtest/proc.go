@@ -3,6 +3,7 @@ package loadtest
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -100,17 +101,21 @@ func ReadProcTree(pid int) (ProcStat, error) {
 	return p, nil
 }
 
-// ResetPeakTree resets the peak RSS of process pid and its descendants.
+// ResetPeakTree resets the peak RSS of process pid and its descendants. A
+// descendant that ended meanwhile is no failure: it has no peak to count.
 func ResetPeakTree(pid int) error {
-	err := ResetPeak(pid)
+	errs := []error{ResetPeak(pid)}
 	for _, child := range children(pid) {
-		if ResetPeakTree(child) != nil && err == nil {
-			if _, gone := os.Stat(fmt.Sprintf("/proc/%d", child)); gone == nil {
-				err = fmt.Errorf("loadtest: reset peak RSS of child %d", child)
-			}
+		if err := ResetPeakTree(child); err != nil && processExists(child) {
+			errs = append(errs, err)
 		}
 	}
-	return err
+	return errors.Join(errs...)
+}
+
+func processExists(pid int) bool {
+	_, err := os.Stat(fmt.Sprintf("/proc/%d", pid))
+	return err == nil
 }
 
 // children lists the child processes of pid, from every one of its

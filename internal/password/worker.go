@@ -88,12 +88,11 @@ type workerPool struct {
 }
 
 type worker struct {
-	cmd    *exec.Cmd
-	in     io.WriteCloser
-	out    *bufio.Reader
-	once   sync.Once
-	killed bool
-	err    error
+	cmd  *exec.Cmd
+	in   io.WriteCloser
+	out  *bufio.Reader
+	once sync.Once
+	err  error // of stop
 }
 
 // derive runs one hash in a worker; ok is false when none could, and the caller must hash
@@ -154,12 +153,13 @@ func (wp *workerPool) take() (*worker, error) {
 	return w, nil
 }
 
-// put gives back a worker that answered.
+// put gives back a worker that answered. Close empties busy, so a worker
+// not found there was stopped meanwhile, or is to be.
 func (wp *workerPool) put(w *worker) {
 	wp.mu.Lock()
 	_, mine := wp.busy[w]
 	delete(wp.busy, w)
-	if mine && !wp.closed {
+	if mine {
 		wp.idle = append(wp.idle, w)
 		wp.backoff = 0
 		wp.mu.Unlock()
@@ -248,8 +248,9 @@ func workerEnv(parent []string) []string {
 	return env
 }
 
-// stop ends the worker once, however many callers ask: an idle worker exits by itself when
-// its input closes; one that does not within a second, or that is busy, is killed.
+// stop ends the worker once, however many callers ask. Its input is closed, on which a
+// worker exits once it has answered the hash in hand, if any; one that has not exited within
+// a second, hung or dead-locked, is killed.
 func (w *worker) stop() error {
 	w.once.Do(func() {
 		w.in.Close()
@@ -259,12 +260,10 @@ func (w *worker) stop() error {
 		case w.err = <-done:
 		case <-time.After(time.Second):
 			w.cmd.Process.Kill()
-			w.killed = true
-			w.err = <-done
-		}
-		var exit *exec.ExitError
-		if w.killed && errors.As(w.err, &exit) {
-			w.err = nil // killed, as intended
+			var exit *exec.ExitError
+			if w.err = <-done; errors.As(w.err, &exit) {
+				w.err = nil // killed, as intended
+			}
 		}
 	})
 	return w.err
