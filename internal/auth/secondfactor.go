@@ -370,14 +370,19 @@ func (s *Service) RecoverySignIn(ctx context.Context, token, raw string, m Meta)
 // and, for a recovery code, that one was used.
 func (s *Service) completeSignIn(ctx context.Context, token string, recovery bool, m Meta,
 	check func(context.Context, *factorTx, Account, Meta) error) (string, *factorTx, error) {
-	var a Account
+	// The session is looked up before the attempt's transaction, not in it:
+	// a session found idle or expired is deleted then, and that deletion must
+	// not be rolled back with the refused attempt. A session signed out in
+	// between is caught by the step-up, which replaces it only if it is still
+	// there. Detached like the attempt, so that a sender who hangs up cannot
+	// cut the lookup short halfway.
+	sess, a, err := s.halfSession(context.WithoutCancel(ctx), token)
+	if err != nil {
+		return "", nil, err
+	}
+	m.Session = sess.IDHash
 	var next string
 	t, err := s.attempt(ctx, recovery, func(ctx context.Context, t *factorTx) error {
-		sess, acc, err := t.s.halfSession(ctx, token)
-		if err != nil {
-			return err
-		}
-		a, m.Session = acc, sess.IDHash
 		if err := check(ctx, t, a, m); err != nil || t.outcome != accepted {
 			return err
 		}

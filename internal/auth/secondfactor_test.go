@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -461,5 +462,25 @@ func TestGuessCountedWithoutAnswer(t *testing.T) {
 		}
 		_, err := e.signIn(a, oathtool.TOTP(t, seed20, e.clock.Now()))
 		wantCode(t, err, auth.CodeThrottled)
+	})
+}
+
+// TestExpiredHalfSessionEnded sends a code for a half session past its
+// window: the answer is "sign in first", and the session is deleted, not
+// kept by the refused attempt's rollback.
+func TestExpiredHalfSessionEnded(t *testing.T) {
+	storetest.EachDialect(t, func(t *testing.T, dialect string) {
+		e := newEnv(t, dialect)
+		a := e.account("expired@example.com")
+		e.enrolSeed20(a)
+		token := e.half(a)
+		e.clock.Set(t0.Add(auth.DefaultPolicy().HalfSignInWindow + time.Second))
+		_, err := e.svc.SecondFactor(t.Context(), token, "732303", meta(ip))
+		wantCode(t, err, auth.CodeUnauthenticated)
+		if _, _, err := e.st.Session(t.Context(), auth.HashToken(token)); !errors.Is(err,
+			auth.ErrNotFound) {
+			t.Errorf("the expired half session after SecondFactor: Session = %v, want ErrNotFound",
+				err)
+		}
 	})
 }
