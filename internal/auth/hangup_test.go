@@ -51,10 +51,11 @@ func TestGuessCountedWhenSenderLeavesMidCheck(t *testing.T) {
 		for i := range free + 3 {
 			ctx, cancel := context.WithCancel(t.Context())
 			var reads atomic.Int32
-			// SecondFactor reads the clock in Authenticate (1), in guess
-			// before the check (2) and inside the check (3): hang up at 3.
+			// SecondFactor reads the clock in Authenticate (1) and once in
+			// the attempt's transaction, for the guess and the check that
+			// follows (2): hang up at 2, inside the attempt.
 			f := func() {
-				if reads.Add(1) == 3 {
+				if reads.Add(1) == 2 {
 					cancel()
 				}
 			}
@@ -63,6 +64,10 @@ func TestGuessCountedWhenSenderLeavesMidCheck(t *testing.T) {
 			_, err := e.svc.SecondFactor(ctx, token, wrongCode(t, seed20, e.clock.Now()), meta(ip))
 			hc.hook.Store(nil)
 			cancel()
+			// Without the hang-up this would be a plain wrong-code test.
+			if n := reads.Load(); n < 2 {
+				t.Fatalf("SecondFactor read the clock %d times; the hang-up at 2 never came", n)
+			}
 			want := auth.CodeInvalidCode
 			if i >= free {
 				want = auth.CodeThrottled

@@ -80,4 +80,18 @@ func TestStmtCacheBound(t *testing.T) {
 			t.Fatalf("query %d: got %d, %v; want %d", i, got, err, i+1)
 		}
 	}
+	conn, err := db.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	err = conn.Raw(func(c any) error {
+		if n := len(c.(*stmtCacheConn).stmts); n != maxCachedStmts {
+			t.Errorf("the connection keeps %d statements, want %d", n, maxCachedStmts)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
