@@ -133,8 +133,11 @@ type LoginResult struct {
 	SecondFactor bool
 	// Device is a token for the client to keep (a long-lived cookie) and
 	// send back as Meta.Device: it proves the client once knew the
-	// password, and gives it a password budget of its own, so that a
-	// guesser elsewhere cannot lock the customer out of a known browser.
+	// password, and puts it on a password budget apart from the account's,
+	// so that a guesser elsewhere cannot lock the customer out of a known
+	// browser. It is an HMAC of the address, not a stored record: every
+	// browser that holds it shares that one budget, and a password change
+	// does not revoke it (revoking would need tokens stored per browser).
 	Device string
 }
 

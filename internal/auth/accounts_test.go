@@ -358,12 +358,20 @@ func TestKnownDeviceNotLockedOut(t *testing.T) {
 	if _, err := e.svc.Login(t.Context(), a.Email, pw, known); err != nil {
 		t.Fatalf("the known browser during the guesser's wait: %v", err)
 	}
-	// A token of another address, or a made-up one, buys nothing.
+	// A token of another address, or a made-up one, buys nothing: with
+	// the other account in the guesser's wait too, the right password
+	// with either token is throttled, as without one.
 	other := e.account("other-device@example.com")
-	forged := meta(ip)
-	forged.Device = res.Device
-	for range 11 {
-		_, err = e.svc.Login(t.Context(), other.Email, "guess!!", forged)
+	for i := range 11 {
+		_, err := e.svc.Login(t.Context(), other.Email, "guess!!", meta(fmt.Sprintf("198.51.100.%d", i)))
+		if i == 10 {
+			wantCode(t, err, auth.CodeThrottled)
+		}
 	}
-	wantCode(t, err, auth.CodeThrottled)
+	for _, token := range []string{res.Device, "made-up-token"} {
+		m := meta(ip)
+		m.Device = token
+		_, err = e.svc.Login(t.Context(), other.Email, pw, m)
+		wantCode(t, err, auth.CodeThrottled)
+	}
 }

@@ -96,13 +96,6 @@ func (p *Pool) Resize(size int) {
 	p.stride = coprimeStride(size)
 }
 
-// Size is the number of accounts the Pool hands out.
-func (p *Pool) Size() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.size
-}
-
 // coprimeStride returns a step that visits every index of [0, n) once
 // per n steps, jumping far enough that neighbours are rarely on one page.
 func coprimeStride(n int) int {

@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -50,6 +51,16 @@ func TestCommandCPU(t *testing.T) {
 	got, err := CommandCPU("no such command 7")
 	if err != nil || len(got) != 0 {
 		t.Errorf("CommandCPU of an unknown name: got %v, %v; want none", got, err)
+	}
+	// This process, by the command name the kernel gives it.
+	comm, err := os.ReadFile("/proc/self/comm")
+	if err != nil {
+		t.Skip("needs Linux's /proc")
+	}
+	got, err = CommandCPU(strings.TrimSpace(string(comm)))
+	if _, ok := got[os.Getpid()]; err != nil || !ok {
+		t.Errorf("CommandCPU(%q): got %v, %v; want this process, %d, among them",
+			strings.TrimSpace(string(comm)), got, err, os.Getpid())
 	}
 }
 
