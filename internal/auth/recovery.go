@@ -20,8 +20,7 @@ func (s *Service) checkAnyFactor(ctx context.Context, a Account, code string, m 
 	if _, err := totp.NormalizeCode(code); err == nil {
 		return s.checkTOTP(ctx, a, code, m)
 	}
-	_, err := s.checkRecovery(ctx, a, code, m)
-	return err
+	return s.checkRecovery(ctx, a, code, m)
 }
 
 // DisableTwoFactor turns 2FA off. It asks for the password and a current

@@ -101,9 +101,9 @@ func (t *factorTx) record(ctx context.Context, accountID int64, kind EventKind, 
 // account first, so that attempts on one account, however many arrive at
 // once and on whichever instance, are decided one after another, each
 // seeing every earlier one counted: of many guesses sent at once, the
-// first few are checked and the rest wait. With totpOnly, the hard limit
-// of NIST SP 800-63B applies as well.
-func (t *factorTx) guess(ctx context.Context, a Account, totpOnly bool, m Meta,
+// first few are checked and the rest wait. For a TOTP code, the hard
+// limit of NIST SP 800-63B applies as well.
+func (t *factorTx) guess(ctx context.Context, a Account, m Meta,
 	check func() (outcome, error)) error {
 	st, p := t.s.store, t.s.policy
 	if err := st.LockAccount(ctx, a.ID); err != nil {
@@ -117,7 +117,7 @@ func (t *factorTx) guess(ctx context.Context, a Account, totpOnly bool, m Meta,
 	if wait := g.WaitUntil.Sub(now); wait > 0 {
 		return throttled(wait)
 	}
-	if totpOnly && g.Total >= p.FactorHardLimit {
+	if !t.recovery && g.Total >= p.FactorHardLimit {
 		return errLocked
 	}
 	o, err := check()
@@ -173,7 +173,7 @@ func (t *factorTx) guess(ctx context.Context, a Account, totpOnly bool, m Meta,
 // checkTOTP accepts a code of one of the account's active authenticator
 // apps at most once.
 func (t *factorTx) checkTOTP(ctx context.Context, a Account, code string, m Meta) error {
-	return t.guess(ctx, a, true, m, func() (outcome, error) {
+	return t.guess(ctx, a, m, func() (outcome, error) {
 		creds, err := t.s.store.Credentials(ctx, a.ID)
 		if err != nil {
 			return wrong, internal("check code", err)
@@ -215,7 +215,7 @@ func (t *factorTx) checkTOTP(ctx context.Context, a Account, code string, m Meta
 // checkRecovery spends one recovery code under the same guessing limits
 // as TOTP codes.
 func (t *factorTx) checkRecovery(ctx context.Context, a Account, code string, m Meta) error {
-	return t.guess(ctx, a, false, m, func() (outcome, error) {
+	return t.guess(ctx, a, m, func() (outcome, error) {
 		codes, err := t.s.store.RecoveryCodes(ctx, a.ID)
 		if err != nil {
 			return wrong, internal("recovery codes", err)
@@ -301,12 +301,11 @@ func (s *Service) checkTOTP(ctx context.Context, a Account, raw string, m Meta) 
 	return s.settle(ctx, a, t, m)
 }
 
-// checkRecovery is checkTOTP for a recovery code. It returns how many
-// codes are left.
-func (s *Service) checkRecovery(ctx context.Context, a Account, raw string, m Meta) (int, error) {
+// checkRecovery is checkTOTP for a recovery code.
+func (s *Service) checkRecovery(ctx context.Context, a Account, raw string, m Meta) error {
 	code, err := recoverycode.Normalize(raw)
 	if err != nil {
-		return 0, errRecoveryFormat
+		return errRecoveryFormat
 	}
 	t, err := s.attempt(ctx, true, func(ctx context.Context, t *factorTx) error {
 		if err := t.checkRecovery(ctx, a, code, m); err != nil || t.outcome != accepted {
@@ -315,9 +314,9 @@ func (s *Service) checkRecovery(ctx context.Context, a Account, raw string, m Me
 		return t.record(ctx, a.ID, EventRecoveryCodeUsed, m, "")
 	})
 	if err != nil {
-		return 0, err
+		return err
 	}
-	return t.codesLeft, s.settle(ctx, a, t, m)
+	return s.settle(ctx, a, t, m)
 }
 
 // halfSession returns the half-signed-in session behind token.
