@@ -30,15 +30,23 @@ type ProcStat struct {
 
 // ReadProc reads the ProcStat of process pid.
 func ReadProc(pid int) (ProcStat, error) {
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	status, stat, err := readProcFiles(pid)
 	if err != nil {
-		return ProcStat{}, fmt.Errorf("loadtest: read process status: %w", err)
-	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return ProcStat{}, fmt.Errorf("loadtest: read process stat: %w", err)
+		return ProcStat{}, err
 	}
 	return parseProc(status, stat)
+}
+
+func readProcFiles(pid int) (status, stat []byte, err error) {
+	status, err = os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return nil, nil, fmt.Errorf("loadtest: read process status: %w", err)
+	}
+	stat, err = os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil, nil, fmt.Errorf("loadtest: read process stat: %w", err)
+	}
+	return status, stat, nil
 }
 
 func parseProc(status, stat []byte) (ProcStat, error) {
@@ -80,15 +88,19 @@ func parseProc(status, stat []byte) (ProcStat, error) {
 // runs. A process that ends while the tree is read is left out, and one
 // that starts meanwhile may be.
 func ReadProcTree(pid int) (ProcStat, error) {
-	p, err := ReadProc(pid)
+	status, stat, err := readProcFiles(pid)
+	if err != nil {
+		return ProcStat{}, err
+	}
+	p, err := parseProc(status, stat)
 	if err != nil {
 		return p, err
 	}
-	if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
-		if ended, err := parseStatChildrenCPU(stat); err == nil {
-			p.CPU += ended
-		}
+	ended, err := parseStatChildrenCPU(stat)
+	if err != nil {
+		return p, err
 	}
+	p.CPU += ended
 	for _, child := range children(pid) {
 		c, err := ReadProcTree(child)
 		if err != nil {
@@ -141,27 +153,20 @@ func children(pid int) []int {
 // that a process has waited for (cutime and cstime) from its
 // /proc/PID/stat line.
 func parseStatChildrenCPU(stat []byte) (time.Duration, error) {
-	end := bytes.LastIndexByte(stat, ')')
-	if end < 0 {
-		return 0, fmt.Errorf("loadtest: process stat: no command name")
-	}
-	fields := strings.Fields(string(stat[end+1:]))
-	// cutime and cstime are fields 16 and 17 of the whole line.
-	if len(fields) < 15 {
-		return 0, fmt.Errorf("loadtest: process stat: %d fields, want 17 or more",
-			len(fields)+2)
-	}
-	cutime, err1 := strconv.ParseInt(fields[13], 10, 64)
-	cstime, err2 := strconv.ParseInt(fields[14], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("loadtest: process stat: bad children's CPU times")
-	}
-	return time.Duration(cutime+cstime) * clockTick, nil
+	_, d, err := statTimes(stat, 16)
+	return d, err
 }
 
-// parseStatCPU reads the command name and user plus system time of a
-// /proc/PID/stat line.
+// parseStatCPU reads the command name and user plus system time (utime and
+// stime) of a /proc/PID/stat line.
 func parseStatCPU(stat []byte) (comm string, cpu time.Duration, err error) {
+	return statTimes(stat, 14)
+}
+
+// statTimes reads the command name of a /proc/PID/stat line and the sum of
+// the two clock-tick fields that start at field number first of the whole
+// line.
+func statTimes(stat []byte, first int) (comm string, d time.Duration, err error) {
 	// The command name in parentheses may hold spaces and parentheses of
 	// its own; the fields are counted from the last ")".
 	start, end := bytes.IndexByte(stat, '('), bytes.LastIndexByte(stat, ')')
@@ -169,18 +174,17 @@ func parseStatCPU(stat []byte) (comm string, cpu time.Duration, err error) {
 		return "", 0, fmt.Errorf("loadtest: process stat: no command name")
 	}
 	fields := strings.Fields(string(stat[end+1:]))
-	// utime and stime are fields 14 and 15 of the whole line; the rest
-	// starts at field 3 (state).
-	if len(fields) < 13 {
-		return "", 0, fmt.Errorf("loadtest: process stat: %d fields, want 15 or more",
-			len(fields)+2)
+	i := first - 3 // what follows the name starts at field 3 (state)
+	if len(fields) < i+2 {
+		return "", 0, fmt.Errorf("loadtest: process stat: %d fields, want %d or more",
+			len(fields)+2, first+1)
 	}
-	utime, err1 := strconv.ParseInt(fields[11], 10, 64)
-	stime, err2 := strconv.ParseInt(fields[12], 10, 64)
+	a, err1 := strconv.ParseInt(fields[i], 10, 64)
+	b, err2 := strconv.ParseInt(fields[i+1], 10, 64)
 	if err1 != nil || err2 != nil {
 		return "", 0, fmt.Errorf("loadtest: process stat: bad CPU times")
 	}
-	return string(stat[start+1 : end]), time.Duration(utime+stime) * clockTick, nil
+	return string(stat[start+1 : end]), time.Duration(a+b) * clockTick, nil
 }
 
 // ResetPeak resets the process's peak RSS to its current RSS, so that a
