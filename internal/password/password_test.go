@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -377,4 +378,39 @@ func BenchmarkHashDefault(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkHashDefaultWorker is BenchmarkHashDefault with the hash made in a
+// worker process, as the server makes it: the difference is the pipe and the
+// worker's own memory handling.
+func BenchmarkHashDefaultWorker(b *testing.B) {
+	h := NewHasher(DefaultParams(), 1, time.Minute,
+		WithWorkers([]string{os.Args[0], workerArg}, func(err error) { b.Error(err) }))
+	defer h.Close()
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := h.Hash(ctx, "correct horse battery staple"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkHashDefaultWorkers makes hashes on every core at once, each in a
+// worker: its ns/op is the time per hash of the whole machine, the inverse
+// of the most sign-ins a second it could hash.
+func BenchmarkHashDefaultWorkers(b *testing.B) {
+	cores := runtime.NumCPU()
+	h := NewHasher(DefaultParams(), cores, time.Minute,
+		WithWorkers([]string{os.Args[0], workerArg}, func(err error) { b.Error(err) }))
+	defer h.Close()
+	ctx := context.Background()
+	b.SetParallelism(1) // RunParallel's goroutines are GOMAXPROCS × this
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := h.Hash(ctx, "correct horse battery staple"); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }

@@ -500,3 +500,18 @@ func TestIdleWorkerGivesMemoryBack(t *testing.T) {
 		}
 	}
 }
+
+// TestFitProcessors: a worker runs with one processor per lane of the hash,
+// never more than it started with.
+func TestFitProcessors(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, tt := range []struct {
+		lanes      uint8
+		most, want int
+	}{{1, 4, 1}, {3, 4, 3}, {8, 2, 2}, {0, 2, 1}} {
+		fitProcessors(Params{Parallelism: tt.lanes}, tt.most)
+		if got := runtime.GOMAXPROCS(0); got != tt.want {
+			t.Errorf("%d lanes, at most %d: GOMAXPROCS %d, want %d", tt.lanes, tt.most, got, tt.want)
+		}
+	}
+}
