@@ -164,8 +164,7 @@ func (s *Service) Login(ctx context.Context, email, pw string, m Meta) (LoginRes
 		}
 		return LoginResult{}, err
 	}
-	s.refund(ctx, ipKey)
-	s.refund(ctx, accountKey)
+	s.refund(ctx, ipKey, accountKey)
 	res, err := s.startSession(ctx, a, m)
 	if err != nil {
 		return LoginResult{}, err
@@ -253,8 +252,7 @@ func (s *Service) reauthenticate(ctx context.Context, a Account, pw string, m Me
 	_, err := s.checkPassword(ctx, a.Email, pw)
 	switch ErrorCode(err) {
 	case "":
-		s.refund(ctx, ipKey)
-		s.refund(ctx, accountKey)
+		s.refund(ctx, ipKey, accountKey)
 		return nil
 	case CodeInvalidCredentials:
 		s.record(ctx, a.ID, EventPasswordFailed, m, "")

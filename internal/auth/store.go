@@ -62,6 +62,14 @@ type Store interface {
 	SwapFactorGuard(ctx context.Context, g FactorGuard) (bool, error)
 	Throttle(ctx context.Context, key string) (Throttle, error)
 	SwapThrottle(ctx context.Context, t Throttle) (bool, error)
+	// TakeThrottle counts one attempt against key if that needs no
+	// decision: the key is not waiting and has fewer than n attempts in a
+	// window that began less than window before now (or the window has
+	// passed, and a new one starts at now). It reports false, changing
+	// nothing, in every other case. n is at least 1.
+	TakeThrottle(ctx context.Context, key string, n int, window time.Duration, now time.Time) (bool, error)
+	// RefundThrottles takes one attempt off each of keys whose count is above zero.
+	RefundThrottles(ctx context.Context, keys ...string) error
 
 	CreateSession(ctx context.Context, s Session) error
 	// Session returns the session and its account.

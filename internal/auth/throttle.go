@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"log/slog"
 	"net/netip"
 	"time"
 )
@@ -38,7 +39,20 @@ func (p Policy) perIPHourly() limit {
 // refused, however many arrive together. An attempt that turns out right
 // gives its place back with refund, so only failures use up the budget.
 // started reports that this call began a wait, for the security log.
+//
+// Most attempts only add one to a count, which the store does in one
+// statement; the compare-and-swap below is for the rest, which start a
+// wait, are refused, or lose a race to one that does.
 func (s *Service) take(ctx context.Context, key string, l limit) (started bool, err error) {
+	if l.n > 0 {
+		ok, err := s.store.TakeThrottle(ctx, key, l.n, l.window, s.now())
+		if err != nil {
+			return false, internal("throttle", err)
+		}
+		if ok {
+			return false, nil
+		}
+	}
 	for range casAttempts {
 		t, err := s.store.Throttle(ctx, key)
 		if err != nil {
@@ -79,19 +93,11 @@ func (s *Service) take(ctx context.Context, key string, l limit) (started bool, 
 	return false, errContended
 }
 
-// refund gives back the place an attempt took, once it proved right. A
+// refund gives back the places an attempt took, once it proved right. A
 // failure to do so is only logged: the attempt has succeeded.
-func (s *Service) refund(ctx context.Context, key string) {
-	for range casAttempts {
-		t, err := s.store.Throttle(ctx, key)
-		if err != nil || t.Count == 0 {
-			return
-		}
-		t.Count--
-		t.Version++
-		if ok, err := s.store.SwapThrottle(ctx, t); ok || err != nil {
-			return
-		}
+func (s *Service) refund(ctx context.Context, keys ...string) {
+	if err := s.store.RefundThrottles(ctx, keys...); err != nil {
+		s.log.LogAttrs(ctx, slog.LevelError, "refund throttle", slog.Any("err", err))
 	}
 }
 

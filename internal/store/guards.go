@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/clientarea/clientarea/internal/auth"
 )
@@ -74,4 +76,57 @@ func (s *Store) SwapThrottle(ctx context.Context, t auth.Throttle) (bool, error)
 		return false, fmt.Errorf("store: swap throttle: %w", err)
 	}
 	return n == 1, nil
+}
+
+// TakeThrottle counts one attempt against key in a single statement, when
+// counting is all the attempt needs: the key is not waiting, and its window
+// has room or has passed (a passed window starts again at now, with this
+// attempt in it). It reports false and changes nothing otherwise, and the
+// caller decides with Throttle and SwapThrottle, where the policy for
+// starting a wait lives. n must be at least 1.
+//
+// One statement where the compare-and-swap takes two round trips: a
+// sign-in takes places on two keys and gives both back, and on PostgreSQL
+// those were eight of its statements.
+func (s *Store) TakeThrottle(ctx context.Context, key string, n int, window time.Duration,
+	now time.Time) (bool, error) {
+	if n < 1 {
+		return false, fmt.Errorf("store: take throttle: limit %d below 1", n)
+	}
+	// A window that began at or before cut has passed: with window_start
+	// in whole seconds, window_start <= cut is exactly the Go policy's
+	// now - start >= window. Likewise wait_until <= now is "not waiting".
+	at, cut := now.Unix(), now.Add(-window).Unix()
+	rows, err := s.exec(ctx, "INSERT INTO throttles "+
+		"(key, count, window_start, wait_until, strikes, version) VALUES (?, 1, ?, 0, 0, 1) "+
+		"ON CONFLICT (key) DO UPDATE SET "+
+		"count = CASE WHEN throttles.window_start <= ? THEN 1 ELSE throttles.count + 1 END, "+
+		"window_start = CASE WHEN throttles.window_start <= ? THEN ? "+
+		"ELSE throttles.window_start END, "+
+		"version = throttles.version + 1 "+
+		"WHERE throttles.wait_until <= ? AND "+
+		"(throttles.window_start <= ? OR throttles.count < ?)",
+		key, at, cut, cut, at, at, cut, n)
+	if err != nil {
+		return false, fmt.Errorf("store: take throttle: %w", err)
+	}
+	return rows == 1, nil
+}
+
+// RefundThrottles gives back one counted attempt on each of keys that has
+// one, in one statement.
+func (s *Store) RefundThrottles(ctx context.Context, keys ...string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	args := make([]any, len(keys))
+	for i, k := range keys {
+		args[i] = k
+	}
+	marks := strings.Repeat(", ?", len(keys))[2:]
+	if _, err := s.exec(ctx, "UPDATE throttles SET count = count - 1, version = version + 1 "+
+		"WHERE key IN ("+marks+") AND count > 0", args...); err != nil {
+		return fmt.Errorf("store: refund throttles: %w", err)
+	}
+	return nil
 }

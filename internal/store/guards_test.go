@@ -173,3 +173,126 @@ func retry(swap func() (bool, error)) error {
 	}
 	return errors.New("compare-and-swap made no progress")
 }
+
+// TestTakeThrottle checks the one-statement count against what the
+// compare-and-swap policy in auth decides: count while the window has
+// room, start a new window once it has passed, and leave everything else
+// (a full window, a wait) to the caller, unchanged.
+func TestTakeThrottle(t *testing.T) {
+	storetest.EachDialect(t, func(t *testing.T, dialect string) {
+		st := storetest.Open(t, dialect)
+		ctx := t.Context()
+		const key, n, window = "login-account:take@example.com", 3, time.Minute
+
+		take := func(name string, at time.Time, want bool) {
+			t.Helper()
+			if ok, err := st.TakeThrottle(ctx, key, n, window, at); err != nil || ok != want {
+				t.Errorf("%s: TakeThrottle: got %t, %v; want %t", name, ok, err, want)
+			}
+		}
+		state := func(name string, want auth.Throttle) {
+			t.Helper()
+			want.Key = key
+			if got, err := st.Throttle(ctx, key); err != nil || got != want {
+				t.Errorf("%s: Throttle: got %+v, %v; want %+v", name, got, err, want)
+			}
+		}
+
+		// A fraction of a second is cut off, as every stored time is.
+		take("new key", t0.Add(400*time.Millisecond), true)
+		state("new key", auth.Throttle{Count: 1, WindowStart: t0, Version: 1})
+		take("second", t0.Add(10*time.Second), true)
+		take("third", t0.Add(20*time.Second), true)
+		take("window full", t0.Add(30*time.Second), false)
+		state("window full", auth.Throttle{Count: 3, WindowStart: t0, Version: 3})
+		take("window full, its last instant", t0.Add(window-time.Nanosecond), false)
+		take("window passed", t0.Add(window), true)
+		state("window passed", auth.Throttle{Count: 1, WindowStart: t0.Add(window), Version: 4})
+
+		// A wait the caller started, with strikes, holds until its end,
+		// whatever the window; the count goes on after it, and the strikes
+		// are left for the caller's policy.
+		wait := t0.Add(5 * time.Minute)
+		if ok, err := st.SwapThrottle(ctx, auth.Throttle{Key: key, WindowStart: t0.Add(window),
+			WaitUntil: wait, Strikes: 2, Version: 5}); err != nil || !ok {
+			t.Fatalf("SwapThrottle: %t, %v", ok, err)
+		}
+		take("waiting", wait.Add(-time.Nanosecond), false)
+		state("waiting", auth.Throttle{WindowStart: t0.Add(window), WaitUntil: wait,
+			Strikes: 2, Version: 5})
+		take("wait over", wait, true)
+		state("wait over", auth.Throttle{Count: 1, WindowStart: wait, WaitUntil: wait,
+			Strikes: 2, Version: 6})
+
+		if ok, err := st.TakeThrottle(ctx, "other", 0, window, t0); err == nil || ok {
+			t.Errorf("limit 0: got %t, %v; want an error", ok, err)
+		}
+		if th, err := st.Throttle(ctx, "other"); err != nil || th.Version != 0 {
+			t.Errorf("limit 0 stored %+v, %v", th, err)
+		}
+
+		// Takes sent at once fill the window exactly: none is lost, none
+		// goes past the limit.
+		const raceKey, limit = "login-ip:198.51.100.1", 30
+		took := make([]bool, casWorkers*casIncrements)
+		errs := make([]error, len(took))
+		storetest.Race(casWorkers, func(i int) {
+			for j := range casIncrements {
+				k := i*casIncrements + j
+				took[k], errs[k] = st.TakeThrottle(ctx, raceKey, limit, window, t0)
+			}
+		})
+		count := 0
+		for k, ok := range took {
+			if errs[k] != nil {
+				t.Fatalf("take %d: %v", k, errs[k])
+			}
+			if ok {
+				count++
+			}
+		}
+		th, err := st.Throttle(ctx, raceKey)
+		if count != limit || err != nil || th.Count != limit {
+			t.Errorf("%d takes at once with room for %d: %d taken, stored %+v, %v",
+				len(took), limit, count, th, err)
+		}
+	})
+}
+
+// TestRefundThrottles: a refund takes one off each key that has a count,
+// leaves other keys alone and never goes below zero.
+func TestRefundThrottles(t *testing.T) {
+	storetest.EachDialect(t, func(t *testing.T, dialect string) {
+		st := storetest.Open(t, dialect)
+		ctx := t.Context()
+		for key, count := range map[string]int{"a": 2, "b": 1, "c": 5} {
+			if ok, err := st.SwapThrottle(ctx, auth.Throttle{Key: key, Count: count,
+				WindowStart: t0, Version: 1}); err != nil || !ok {
+				t.Fatalf("SwapThrottle %s: %t, %v", key, ok, err)
+			}
+		}
+		for range 2 {
+			if err := st.RefundThrottles(ctx, "a", "b", "unknown"); err != nil {
+				t.Fatalf("RefundThrottles: %v", err)
+			}
+		}
+		if err := st.RefundThrottles(ctx); err != nil {
+			t.Errorf("RefundThrottles of no key: %v", err)
+		}
+		want := map[string]auth.Throttle{
+			"a": {Count: 0, Version: 3},
+			"b": {Count: 0, Version: 2},
+			"c": {Count: 5, Version: 1},
+		}
+		for key, w := range want {
+			th, err := st.Throttle(ctx, key)
+			if err != nil || th.Count != w.Count || th.Version != w.Version {
+				t.Errorf("%s: got %+v, %v; want count %d, version %d", key, th, err,
+					w.Count, w.Version)
+			}
+		}
+		if th, _ := st.Throttle(ctx, "unknown"); th.Version != 0 {
+			t.Errorf("a refund of an unknown key stored %+v", th)
+		}
+	})
+}
