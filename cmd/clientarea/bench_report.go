@@ -53,12 +53,23 @@ type startFigures struct {
 	IdleRSS     int64           `json:"idle_rss_bytes"`
 }
 
+// floorFigures is the argon2id floor: the most sign-ins a second the
+// machine could make if a sign-in cost nothing but its hash. Ways holds one
+// hash timed in the bench's own process and in a hash worker; the floor is
+// the faster of them (see floorHashers).
 type floorFigures struct {
 	Cores int `json:"cores"`
+	hashFigures
+	Ways []hashFigures `json:"ways"`
+}
+
+// hashFigures is one way of hashing, timed.
+type hashFigures struct {
+	Way string `json:"way"`
 	// HashTime is the median time of one hash with the other cores idle.
 	HashTime loadtest.Millis `json:"hash_ms"`
-	// PerSecond is Cores ÷ HashTime, the floor the budget is stated
-	// against; ParallelPerSecond is the rate with every core hashing.
+	// PerSecond is cores ÷ HashTime; ParallelPerSecond is the rate
+	// measured with every core hashing.
 	PerSecond         float64 `json:"per_second"`
 	ParallelPerSecond float64 `json:"parallel_per_second"`
 }
@@ -141,10 +152,16 @@ func budget(r benchReport) []budgetLine {
 		out = append(out, budgetLine{line, want, got, holds})
 	}
 	if r.SignIn != nil && r.Floor != nil {
-		add("full sign-in throughput", ">= 85% of the argon2id floor",
-			fmt.Sprintf("%.1f%% (%.1f/s of %.1f/s; %.0f%% of %.1f/s with all cores hashing)",
-				100*r.SignIn.OfFloor, r.SignIn.PerSecond, r.Floor.PerSecond,
-				100*r.SignIn.OfParallel, r.Floor.ParallelPerSecond), r.SignIn.OfFloor >= 0.85)
+		got := fmt.Sprintf("%.1f%% (%.1f/s of %.1f/s, one hash %s; %.0f%% of %.1f/s with all cores hashing)",
+			100*r.SignIn.OfFloor, r.SignIn.PerSecond, r.Floor.PerSecond, r.Floor.Way,
+			100*r.SignIn.OfParallel, r.Floor.ParallelPerSecond)
+		for _, w := range r.Floor.Ways {
+			if w.Way != r.Floor.Way {
+				got += fmt.Sprintf("; %.1f%% of %.1f/s, one hash %s", 100*r.SignIn.PerSecond/w.PerSecond,
+					w.PerSecond, w.Way)
+			}
+		}
+		add("full sign-in throughput", ">= 85% of the argon2id floor", got, r.SignIn.OfFloor >= 0.85)
 	}
 	if i := slices.IndexFunc(r.SecondFactor, func(x loadFigures) bool {
 		return x.Concurrency == 8
@@ -237,9 +254,15 @@ func printReport(w io.Writer, r benchReport) {
 		}
 	}
 	if f := r.Floor; f != nil {
-		fmt.Fprintf(tw, "\nargon2id floor: one hash %.1f ms; %d cores ÷ %.1f ms = %.1f sign-ins/s "+
-			"(%.1f/s with every core hashing)\n", f.HashTime.Float(), f.Cores, f.HashTime.Float(),
-			f.PerSecond, f.ParallelPerSecond)
+		fmt.Fprintf(tw, "\nargon2id floor: one hash %.1f ms %s; %d cores ÷ %.1f ms = %.1f sign-ins/s "+
+			"(%.1f/s with every core hashing)\n", f.HashTime.Float(), f.Way, f.Cores,
+			f.HashTime.Float(), f.PerSecond, f.ParallelPerSecond)
+		for _, w := range f.Ways {
+			if w.Way != f.Way {
+				fmt.Fprintf(tw, "  (one hash %s: %.1f ms, %.1f sign-ins/s)\n", w.Way,
+					w.HashTime.Float(), w.PerSecond)
+			}
+		}
 	}
 	printLoads(tw, r)
 	tw.Flush()

@@ -148,6 +148,23 @@ func checkBenchReport(t *testing.T, path string, postgres bool) {
 		t.Errorf("sign-in: got floor %+v, sign-in %+v; want both measured, every sign-in ok",
 			r.Floor, r.SignIn)
 	}
+	// The floor is timed in this process and in a hash worker, and is the
+	// faster of the two.
+	if f := r.Floor; f != nil {
+		ways := map[string]float64{}
+		fastest := 0.0
+		for _, w := range f.Ways {
+			ways[w.Way] = w.PerSecond
+			if w.HashTime <= 0 || w.ParallelPerSecond <= 0 {
+				t.Errorf("floor %q: got %+v, want it timed", w.Way, w)
+			}
+			fastest = max(fastest, w.PerSecond)
+		}
+		if len(ways) != 2 || ways["in this process"] <= 0 || ways["in a hash worker"] <= 0 ||
+			f.PerSecond != fastest || ways[f.Way] != f.PerSecond {
+			t.Errorf("floor: got %+v, want both ways timed and the faster one chosen", f)
+		}
+	}
 	checkFloodReport(t, r)
 	if len(r.Scale) != 2 || r.Scale[0].Accounts != 100 || r.Scale[1].Accounts != 900 ||
 		r.Scale[1].BytesPerAccount <= 0 || r.Scale[1].SignIn.OK == 0 {
