@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/user"
@@ -51,6 +52,9 @@ func admin(ctx context.Context, args []string, s sys) error {
 		}
 		fs := flagSet("admin "+c.name, s)
 		do := c.flags(fs)
+		own := map[string]bool{}
+		fs.VisitAll(func(f *flag.Flag) { own[f.Name] = true })
+		fs.Usage = func() { adminUsage(fs, c, own, s.stderr) }
 		cfg, err := config.Load(fs, args[1:], s.getenv)
 		if err != nil {
 			return err
@@ -67,6 +71,29 @@ func admin(ctx context.Context, args []string, s sys) error {
 		return do(ctx, a, s)
 	}
 	return fmt.Errorf("unknown admin command %q", args[0])
+}
+
+// adminShared are the settings of serve that an admin command's help lists
+// beside its own flags: those that say which installation it works on.
+var adminShared = map[string]bool{"data": true, "database-url": true, "config": true}
+
+// adminUsage prints an admin command's own flags and adminShared. The
+// command accepts every setting of serve, since it opens the installation
+// as the server does, but listing all of them buried its own few.
+func adminUsage(fs *flag.FlagSet, c adminCommand, own map[string]bool, w io.Writer) {
+	fmt.Fprintf(w, "Usage: clientarea admin %s [flags]\n\n%s.\n\nFlags:\n", c.name,
+		strings.ToUpper(c.summary[:1])+c.summary[1:])
+	show := flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
+	show.SetOutput(w)
+	fs.VisitAll(func(f *flag.Flag) {
+		if own[f.Name] || adminShared[f.Name] {
+			show.Var(f.Value, f.Name, f.Usage)
+			show.Lookup(f.Name).DefValue = f.DefValue
+		}
+	})
+	show.PrintDefaults()
+	fmt.Fprintln(w, "\nEvery other setting of `clientarea serve` is read as serve reads it, "+
+		"from flags,\nCLIENTAREA_ variables or the --config file; `clientarea serve --help` lists them.")
 }
 
 func createUser(fs *flag.FlagSet) func(context.Context, *app, sys) error {

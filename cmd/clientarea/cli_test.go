@@ -56,6 +56,31 @@ func TestHelpAndVersion(t *testing.T) {
 	}
 }
 
+// TestAdminHelpShowsItsOwnFlags: an admin command's help lists its own
+// flags and the settings that choose the installation, not every setting
+// of the server.
+func TestAdminHelpShowsItsOwnFlags(t *testing.T) {
+	for _, c := range adminCommands() {
+		t.Run(c.name, func(t *testing.T) {
+			code, _, stderr := runCLI("admin", c.name, "--help")
+			if code != 0 {
+				t.Fatalf("exit %d:\n%s", code, stderr)
+			}
+			for _, want := range []string{"Usage: clientarea admin " + c.name, "-data",
+				"-database-url", "-config", "clientarea serve --help"} {
+				if !strings.Contains(stderr, want) {
+					t.Errorf("help lacks %q:\n%s", want, stderr)
+				}
+			}
+			for _, serveOnly := range []string{"-tls-cert", "-addr", "-metrics-addr", "-hash-wait"} {
+				if strings.Contains(stderr, serveOnly+" ") || strings.Contains(stderr, serveOnly+"\n") {
+					t.Errorf("help lists the server's %s:\n%s", serveOnly, stderr)
+				}
+			}
+		})
+	}
+}
+
 // TestMigrateTo moves a running install from SQLite to PostgreSQL: the
 // customer signs in on the new database with the same authenticator.
 func TestMigrateTo(t *testing.T) {
