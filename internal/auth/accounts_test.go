@@ -94,6 +94,43 @@ func TestPasswordThrottle(t *testing.T) {
 	})
 }
 
+// TestPasswordThrottleForgetsAfterADay: the account's waits double while
+// guessing goes on, and start again from the shortest a day after the last
+// one ended.
+func TestPasswordThrottleForgetsAfterADay(t *testing.T) {
+	storetest.EachDialect(t, func(t *testing.T, dialect string) {
+		e := newEnv(t, dialect)
+		a := e.account("forgets@example.com")
+		addr := 0
+		next := func() auth.Meta { addr++; return meta(fmt.Sprintf("198.51.100.%d", addr)) }
+		wait := func(gap time.Duration) time.Duration {
+			t.Helper()
+			e.clock.Add(gap)
+			for range 10 {
+				_, err := e.svc.Login(t.Context(), a.Email, "wrong password", next())
+				wantCode(t, err, auth.CodeInvalidCredentials)
+			}
+			_, err := e.svc.Login(t.Context(), a.Email, pw, next())
+			return wantCode(t, err, auth.CodeThrottled).RetryAfter
+		}
+		steps := []struct {
+			gap, want time.Duration
+		}{
+			{0, 30 * time.Second},
+			{30 * time.Second, time.Minute},
+			// Just under a day after the last wait ended: it still counts.
+			{time.Minute + 24*time.Hour - time.Second, 2 * time.Minute},
+			// A day after: forgotten.
+			{2*time.Minute + 24*time.Hour, 30 * time.Second},
+		}
+		for i, st := range steps {
+			if got := wait(st.gap); got != st.want {
+				t.Fatalf("wait %d: got %v, want %v", i+1, got, st.want)
+			}
+		}
+	})
+}
+
 // TestSignUpExisting: signing up with a taken address answers like a new
 // sign-up, changes nothing and tells the owner.
 func TestSignUpExisting(t *testing.T) {

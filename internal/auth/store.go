@@ -68,7 +68,8 @@ type Store interface {
 	// passed, and a new one starts at now). It reports false, changing
 	// nothing, in every other case. n is at least 1.
 	TakeThrottle(ctx context.Context, key string, n int, window time.Duration, now time.Time) (bool, error)
-	// RefundThrottles takes one attempt off each of keys whose count is above zero.
+	// RefundThrottles takes one attempt off each of keys whose count is
+	// above zero. Each key is decided on its own, not all together.
 	RefundThrottles(ctx context.Context, keys ...string) error
 
 	CreateSession(ctx context.Context, s Session) error

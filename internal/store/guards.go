@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/clientarea/clientarea/internal/auth"
@@ -114,19 +113,15 @@ func (s *Store) TakeThrottle(ctx context.Context, key string, n int, window time
 }
 
 // RefundThrottles gives back one counted attempt on each of keys that has
-// one, in one statement.
+// one. Each key is its own statement: one UPDATE of several rows locks them
+// in the order the plan visits them, which on PostgreSQL follows where the
+// rows lie on disk, and two refunds of the same two keys then deadlocked.
 func (s *Store) RefundThrottles(ctx context.Context, keys ...string) error {
-	if len(keys) == 0 {
-		return nil
-	}
-	args := make([]any, len(keys))
-	for i, k := range keys {
-		args[i] = k
-	}
-	marks := strings.Repeat(", ?", len(keys))[2:]
-	if _, err := s.exec(ctx, "UPDATE throttles SET count = count - 1, version = version + 1 "+
-		"WHERE key IN ("+marks+") AND count > 0", args...); err != nil {
-		return fmt.Errorf("store: refund throttles: %w", err)
+	for _, key := range keys {
+		if _, err := s.exec(ctx, "UPDATE throttles SET count = count - 1, "+
+			"version = version + 1 WHERE key = ? AND count > 0", key); err != nil {
+			return fmt.Errorf("store: refund throttles: %w", err)
+		}
 	}
 	return nil
 }

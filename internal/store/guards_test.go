@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -174,10 +176,10 @@ func retry(swap func() (bool, error)) error {
 	return errors.New("compare-and-swap made no progress")
 }
 
-// TestTakeThrottle checks the one-statement count against what the
-// compare-and-swap policy in auth decides: count while the window has
-// room, start a new window once it has passed, and leave everything else
-// (a full window, a wait) to the caller, unchanged.
+// TestTakeThrottle walks one key through each case at its edges: count
+// while the window has room, start a new window once it has passed, and
+// leave everything else (a full window, a wait) to the caller, unchanged.
+// TestTakeThrottleMatchesPolicy below covers random clocks.
 func TestTakeThrottle(t *testing.T) {
 	storetest.EachDialect(t, func(t *testing.T, dialect string) {
 		st := storetest.Open(t, dialect)
@@ -293,6 +295,111 @@ func TestRefundThrottles(t *testing.T) {
 		}
 		if th, _ := st.Throttle(ctx, "unknown"); th.Version != 0 {
 			t.Errorf("a refund of an unknown key stored %+v", th)
+		}
+	})
+}
+
+// TestThrottlesTakenAndRefundedTogether: correct sign-ins of one account
+// from one address take and give back places on the same two keys at once.
+// None may fail (a refund that locked both rows in one statement deadlocked
+// on PostgreSQL) and none may lose a place.
+func TestThrottlesTakenAndRefundedTogether(t *testing.T) {
+	storetest.EachDialect(t, func(t *testing.T, dialect string) {
+		st := storetest.Open(t, dialect)
+		ctx := t.Context()
+		keys := []string{"login-ip:198.51.100.7", "login-account:both@example.com"}
+		const workers, rounds = 8, 40
+		errs := make([]error, workers)
+		storetest.Race(workers, func(i int) {
+			// Half the workers name the keys the other way round.
+			mine := []string{keys[i%2], keys[1-i%2]}
+			for range rounds {
+				for _, k := range mine {
+					ok, err := st.TakeThrottle(ctx, k, workers*rounds, time.Hour, t0)
+					if err != nil || !ok {
+						errs[i] = fmt.Errorf("take %s: %t, %v", k, ok, err)
+						return
+					}
+				}
+				if err := st.RefundThrottles(ctx, mine...); err != nil {
+					errs[i] = err
+					return
+				}
+			}
+		})
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("worker %d: %v", i, err)
+			}
+		}
+		for _, k := range keys {
+			if th, err := st.Throttle(ctx, k); err != nil || th.Count != 0 ||
+				th.Version != 2*workers*rounds {
+				t.Errorf("%s: got %+v, %v; want count 0 after %d takes and refunds", k, th, err,
+					workers*rounds)
+			}
+		}
+	})
+}
+
+// TestTakeThrottleMatchesPolicy drives TakeThrottle with random clocks,
+// sub-second ones and ones that step back (instances' clocks differ),
+// against the rules of auth's policy written out with time.Time: a take is
+// refused while a wait runs; a window that has lasted its length starts
+// again with this take; otherwise the take counts if the window has room.
+func TestTakeThrottleMatchesPolicy(t *testing.T) {
+	storetest.EachDialect(t, func(t *testing.T, dialect string) {
+		st := storetest.Open(t, dialect)
+		ctx := t.Context()
+		rng := rand.New(rand.NewPCG(7, 11))
+		windows := []time.Duration{time.Second, 1500 * time.Millisecond, 30 * time.Second,
+			time.Minute, time.Hour}
+		type model struct {
+			n             int
+			window        time.Duration
+			count         int
+			start, waitTo time.Time // as stored: whole seconds, zero for none
+		}
+		keys := make([]*model, 4)
+		for i := range keys {
+			keys[i] = &model{n: 1 + rng.IntN(4), window: windows[rng.IntN(len(windows))]}
+		}
+		now := t0
+		for step := range 400 {
+			now = now.Add(time.Duration(rng.Int64N(int64(40*time.Second))) - 5*time.Second)
+			i := rng.IntN(len(keys))
+			k, key := keys[i], fmt.Sprintf("k%d", i)
+			if rng.IntN(10) == 0 && !k.start.IsZero() {
+				// A wait the compare-and-swap path started.
+				cur, err := st.Throttle(ctx, key)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cur.WaitUntil = now.Add(time.Duration(rng.IntN(60)) * time.Second).Truncate(time.Second)
+				cur.Count, cur.Version = 0, cur.Version+1
+				if ok, err := st.SwapThrottle(ctx, cur); err != nil || !ok {
+					t.Fatalf("SwapThrottle: %t, %v", ok, err)
+				}
+				k.waitTo, k.count = cur.WaitUntil, 0
+			}
+			want := false
+			switch {
+			case k.waitTo.Sub(now) > 0:
+			case now.Sub(k.start) >= k.window:
+				want, k.count, k.start = true, 1, now.Truncate(time.Second)
+			case k.count < k.n:
+				want, k.count = true, k.count+1
+			}
+			got, err := st.TakeThrottle(ctx, key, k.n, k.window, now)
+			if err != nil || got != want {
+				t.Fatalf("step %d, %s at %v (limit %d per %v, %+v): got %t, %v; want %t",
+					step, key, now, k.n, k.window, *k, got, err, want)
+			}
+			th, err := st.Throttle(ctx, key)
+			if err != nil || th.Count != k.count || !th.WindowStart.Equal(k.start) {
+				t.Fatalf("step %d, %s: stored %+v, %v; want count %d from %v", step, key, th,
+					err, k.count, k.start)
+			}
 		}
 	})
 }
