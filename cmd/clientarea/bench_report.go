@@ -56,7 +56,8 @@ type startFigures struct {
 // floorFigures is the argon2id floor: the most sign-ins a second the
 // machine could make if a sign-in cost nothing but its hash. Ways holds one
 // hash timed in the bench's own process and in a hash worker; the floor is
-// the faster of them (see floorHashers).
+// the faster of them (see floorHashers), except for ParallelPerSecond, the
+// highest of the ways'.
 type floorFigures struct {
 	Cores int `json:"cores"`
 	hashFigures

@@ -95,6 +95,10 @@ type worker struct {
 	err  error // of stop
 }
 
+// FitsWorker reports whether a worker hashes with p. Parameters above its limits (those of
+// WithMaxParams' defaults) are hashed in the calling process instead.
+func (p Params) FitsWorker() bool { return !p.exceeds(workerLimit) }
+
 // derive runs one hash in a worker; ok is false when none could, and the caller must hash
 // itself.
 func (wp *workerPool) derive(p Params, password string, salt []byte) (key []byte, ok bool) {

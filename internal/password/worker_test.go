@@ -277,6 +277,10 @@ func TestParamsAboveWorkerLimit(t *testing.T) {
 	if n := len(h.workers.idle); n != 0 {
 		t.Errorf("%d workers started for a hash none may make", n)
 	}
+	if high.FitsWorker() || !DefaultParams().FitsWorker() {
+		t.Errorf("FitsWorker: %t for parameters above the limit, %t for the defaults; want false, true",
+			high.FitsWorker(), DefaultParams().FitsWorker())
+	}
 }
 
 // workerProcesses lists this process's children started with arg, from /proc.
