@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -75,6 +76,57 @@ func TestGuessCountedWhenSenderLeavesMidCheck(t *testing.T) {
 			wantCode(t, err, want)
 		}
 		_, err := e.signIn(a, oathtool.TOTP(t, seed20, e.clock.Now()))
+		wantCode(t, err, auth.CodeThrottled)
+	})
+}
+
+// hangUpAtRefund is the real store, except that the request's sender hangs
+// up just as a correct password's places are given back.
+type hangUpAtRefund struct {
+	auth.Store
+	hangUp atomic.Pointer[context.CancelFunc]
+}
+
+func (h *hangUpAtRefund) RefundThrottles(ctx context.Context, keys ...string) error {
+	if f := h.hangUp.Load(); f != nil {
+		(*f)()
+	}
+	return h.Store.RefundThrottles(ctx, keys...)
+}
+
+// TestRefundWhenSenderLeaves: a correct password whose sender hangs up as
+// its places are given back has still not failed, so it uses up none of
+// the account's budget: after nine wrong passwords and it, a tenth wrong
+// one is still checked.
+func TestRefundWhenSenderLeaves(t *testing.T) {
+	storetest.EachDialect(t, func(t *testing.T, dialect string) {
+		real := storetest.Open(t, dialect)
+		st := &hangUpAtRefund{Store: real}
+		clock := storetest.NewClock(t0)
+		cfg, outbox := storetest.Config(t, st, clock.Now)
+		svc, err := auth.NewService(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := &env{t: t, st: real, svc: svc, clock: clock, outbox: outbox, rand: &pinnedRand{}}
+		a := e.account("leaves@example.com")
+		addr := 0
+		next := func() auth.Meta { addr++; return meta(fmt.Sprintf("198.51.100.%d", addr)) }
+		for range 9 {
+			_, err := svc.Login(t.Context(), a.Email, "wrong password", next())
+			wantCode(t, err, auth.CodeInvalidCredentials)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		st.hangUp.Store(&cancel)
+		// Its sender has left, so what it is answered does not matter.
+		svc.Login(ctx, a.Email, pw, next())
+		st.hangUp.Store(nil)
+		if ctx.Err() == nil {
+			t.Fatal("the sender never hung up")
+		}
+		_, err = svc.Login(t.Context(), a.Email, "wrong password", next())
+		wantCode(t, err, auth.CodeInvalidCredentials)
+		_, err = svc.Login(t.Context(), a.Email, "wrong password", next())
 		wantCode(t, err, auth.CodeThrottled)
 	})
 }
