@@ -150,11 +150,7 @@ func (s *Service) Login(ctx context.Context, email, pw string, m Meta) (LoginRes
 	if err != nil || len(pw) > 4*MaxPasswordLen {
 		return LoginResult{}, errBadCredentials
 	}
-	ipKey, accountKey := "login-ip:"+addressKey(m.IP), s.accountKey(email, m.Device)
-	if err := s.takePasswordAttempt(ctx, ipKey, accountKey, email, m); err != nil {
-		return LoginResult{}, err
-	}
-	a, err := s.checkPassword(ctx, email, pw)
+	a, err := s.attemptPassword(ctx, email, pw, m)
 	if err != nil {
 		if ErrorCode(err) == CodeInvalidCredentials {
 			s.metrics.SignIn("wrong_password")
@@ -164,7 +160,6 @@ func (s *Service) Login(ctx context.Context, email, pw string, m Meta) (LoginRes
 		}
 		return LoginResult{}, err
 	}
-	s.refund(ctx, ipKey, accountKey)
 	res, err := s.startSession(ctx, a, m)
 	if err != nil {
 		return LoginResult{}, err
@@ -223,36 +218,46 @@ func (s *Service) checkPassword(ctx context.Context, email, pw string) (Account,
 	return a, nil
 }
 
-// takePasswordAttempt counts a password attempt against the address and
-// the account before the password is checked. A wait that starts on the
-// account goes into its security log, once per wait rather than once per
-// refused request, so that refusals cannot flood the log.
-func (s *Service) takePasswordAttempt(ctx context.Context, ipKey, accountKey, email string,
-	m Meta) error {
-	if _, err := s.take(ctx, ipKey, s.policy.ipLimit()); err != nil {
-		return err
+// attemptPassword checks a password under the limits of the address and
+// the account. A place on each is taken before the password is checked, so
+// that guesses sent at once cannot all pass, and only a wrong password
+// keeps them: a right one gives them back, and so does one that was never
+// judged, refused by the account's limit after the address's place was
+// taken, answered busy, or left by its sender while it waited. The places
+// are taken and given back whether or not the sender is still there, so
+// that leaving midway neither loses a place nor frees one. A wait that
+// starts on the account goes into its security log, once per wait rather
+// than once per refused request, so that refusals cannot flood the log.
+func (s *Service) attemptPassword(ctx context.Context, email, pw string, m Meta) (Account, error) {
+	held := context.WithoutCancel(ctx)
+	ipKey, accountKey := "login-ip:"+addressKey(m.IP), s.accountKey(email, m.Device)
+	if _, err := s.take(held, ipKey, s.policy.ipLimit()); err != nil {
+		return Account{}, err
 	}
-	started, err := s.take(ctx, accountKey, s.policy.accountLimit())
+	started, err := s.take(held, accountKey, s.policy.accountLimit())
 	if started {
-		if a, err := s.store.AccountByEmail(ctx, email); err == nil {
-			s.record(ctx, a.ID, EventThrottled, m, "password")
+		if a, err := s.store.AccountByEmail(held, email); err == nil {
+			s.record(held, a.ID, EventThrottled, m, "password")
 		}
 	}
-	return err
+	if err != nil {
+		s.refund(held, ipKey)
+		return Account{}, err
+	}
+	a, err := s.checkPassword(ctx, email, pw)
+	if ErrorCode(err) != CodeInvalidCredentials {
+		s.refund(held, ipKey, accountKey)
+	}
+	return a, err
 }
 
 // reauthenticate checks the password of a signed-in customer before a
 // sensitive change. Attempts count against the same limits as at sign-in:
 // a stolen session must not become an unthrottled password oracle.
 func (s *Service) reauthenticate(ctx context.Context, a Account, pw string, m Meta) error {
-	ipKey, accountKey := "login-ip:"+addressKey(m.IP), s.accountKey(a.Email, m.Device)
-	if err := s.takePasswordAttempt(ctx, ipKey, accountKey, a.Email, m); err != nil {
-		return err
-	}
-	_, err := s.checkPassword(ctx, a.Email, pw)
+	_, err := s.attemptPassword(ctx, a.Email, pw, m)
 	switch ErrorCode(err) {
 	case "":
-		s.refund(ctx, ipKey, accountKey)
 		return nil
 	case CodeInvalidCredentials:
 		s.record(ctx, a.ID, EventPasswordFailed, m, "")

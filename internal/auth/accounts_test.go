@@ -131,6 +131,32 @@ func TestPasswordThrottleForgetsAfterADay(t *testing.T) {
 	})
 }
 
+// TestRefusedAttemptKeepsNoAddressPlace: an attempt the account's limit
+// refuses checks no password, so it uses up none of its address's budget:
+// a shared address (an office, a hosting panel) retrying a customer whose
+// account a guesser locked can still sign in its other customers.
+func TestRefusedAttemptKeepsNoAddressPlace(t *testing.T) {
+	storetest.EachDialect(t, func(t *testing.T, dialect string) {
+		e := newEnv(t, dialect)
+		victim, other := e.account("locked@example.com"), e.account("other@example.com")
+		for i := range 11 {
+			_, err := e.svc.Login(t.Context(), victim.Email, "wrong password",
+				meta(fmt.Sprintf("203.0.113.%d", i+1)))
+			if i == 10 {
+				wantCode(t, err, auth.CodeThrottled)
+			}
+		}
+		const shared = "198.51.100.200"
+		for range 25 {
+			_, err := e.svc.Login(t.Context(), victim.Email, pw, meta(shared))
+			wantCode(t, err, auth.CodeThrottled)
+		}
+		if _, err := e.svc.Login(t.Context(), other.Email, pw, meta(shared)); err != nil {
+			t.Errorf("another customer from the shared address: %v", err)
+		}
+	})
+}
+
 // TestSignUpExisting: signing up with a taken address answers like a new
 // sign-up, changes nothing and tells the owner.
 func TestSignUpExisting(t *testing.T) {

@@ -80,18 +80,60 @@ func TestGuessCountedWhenSenderLeavesMidCheck(t *testing.T) {
 	})
 }
 
-// hangUpAtRefund is the real store, except that the request's sender hangs
-// up just as a correct password's places are given back.
-type hangUpAtRefund struct {
+// hangUpStore is the real store, except that the request's sender hangs
+// up, when a hang-up is set, just as the account is looked up for its
+// password (atLookup) or as a right password's places are given back.
+type hangUpStore struct {
 	auth.Store
-	hangUp atomic.Pointer[context.CancelFunc]
+	hangUp   atomic.Pointer[context.CancelFunc]
+	atLookup bool
 }
 
-func (h *hangUpAtRefund) RefundThrottles(ctx context.Context, keys ...string) error {
+func (h *hangUpStore) cancel() {
 	if f := h.hangUp.Load(); f != nil {
 		(*f)()
 	}
+}
+
+func (h *hangUpStore) AccountByEmail(ctx context.Context, email string) (auth.Account, error) {
+	if h.atLookup {
+		h.cancel()
+	}
+	return h.Store.AccountByEmail(ctx, email)
+}
+
+func (h *hangUpStore) RefundThrottles(ctx context.Context, keys ...string) error {
+	if !h.atLookup {
+		h.cancel()
+	}
 	return h.Store.RefundThrottles(ctx, keys...)
+}
+
+func newHangUpEnv(t *testing.T, dialect string, atLookup bool) (*env, *hangUpStore) {
+	t.Helper()
+	real := storetest.Open(t, dialect)
+	st := &hangUpStore{Store: real, atLookup: atLookup}
+	clock := storetest.NewClock(t0)
+	cfg, outbox := storetest.Config(t, st, clock.Now)
+	svc, err := auth.NewService(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, st: real, svc: svc, clock: clock, outbox: outbox, rand: &pinnedRand{}}, st
+}
+
+// accountBudgetLeft asserts that the account still has room for exactly
+// left wrong passwords, each from its own address.
+func accountBudgetLeft(t *testing.T, e *env, email string, left int, next func() auth.Meta) {
+	t.Helper()
+	for i := range left {
+		_, err := e.svc.Login(t.Context(), email, "wrong password", next())
+		if auth.ErrorCode(err) != auth.CodeInvalidCredentials {
+			t.Fatalf("wrong password %d of %d left: got %v, want it checked", i+1, left, err)
+		}
+	}
+	_, err := e.svc.Login(t.Context(), email, "wrong password", next())
+	wantCode(t, err, auth.CodeThrottled)
 }
 
 // TestRefundWhenSenderLeaves: a correct password whose sender hangs up as
@@ -100,33 +142,44 @@ func (h *hangUpAtRefund) RefundThrottles(ctx context.Context, keys ...string) er
 // one is still checked.
 func TestRefundWhenSenderLeaves(t *testing.T) {
 	storetest.EachDialect(t, func(t *testing.T, dialect string) {
-		real := storetest.Open(t, dialect)
-		st := &hangUpAtRefund{Store: real}
-		clock := storetest.NewClock(t0)
-		cfg, outbox := storetest.Config(t, st, clock.Now)
-		svc, err := auth.NewService(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e := &env{t: t, st: real, svc: svc, clock: clock, outbox: outbox, rand: &pinnedRand{}}
+		e, st := newHangUpEnv(t, dialect, false)
 		a := e.account("leaves@example.com")
 		addr := 0
 		next := func() auth.Meta { addr++; return meta(fmt.Sprintf("198.51.100.%d", addr)) }
 		for range 9 {
-			_, err := svc.Login(t.Context(), a.Email, "wrong password", next())
+			_, err := e.svc.Login(t.Context(), a.Email, "wrong password", next())
 			wantCode(t, err, auth.CodeInvalidCredentials)
 		}
 		ctx, cancel := context.WithCancel(t.Context())
 		st.hangUp.Store(&cancel)
 		// Its sender has left, so what it is answered does not matter.
-		svc.Login(ctx, a.Email, pw, next())
+		e.svc.Login(ctx, a.Email, pw, next())
 		st.hangUp.Store(nil)
 		if ctx.Err() == nil {
 			t.Fatal("the sender never hung up")
 		}
-		_, err = svc.Login(t.Context(), a.Email, "wrong password", next())
-		wantCode(t, err, auth.CodeInvalidCredentials)
-		_, err = svc.Login(t.Context(), a.Email, "wrong password", next())
-		wantCode(t, err, auth.CodeThrottled)
+		accountBudgetLeft(t, e, a.Email, 1, next)
+	})
+}
+
+// TestUnjudgedPasswordKeepsNoPlace: a password whose sender hangs up
+// before it is checked was never judged, so it uses up no place, however
+// often that happens.
+func TestUnjudgedPasswordKeepsNoPlace(t *testing.T) {
+	storetest.EachDialect(t, func(t *testing.T, dialect string) {
+		e, st := newHangUpEnv(t, dialect, true)
+		a := e.account("unjudged@example.com")
+		addr := 0
+		next := func() auth.Meta { addr++; return meta(fmt.Sprintf("198.51.100.%d", addr)) }
+		for i := range 15 {
+			ctx, cancel := context.WithCancel(t.Context())
+			st.hangUp.Store(&cancel)
+			_, err := e.svc.Login(ctx, a.Email, pw, next())
+			st.hangUp.Store(nil)
+			if err == nil || ctx.Err() == nil {
+				t.Fatalf("attempt %d: got %v; want the sender gone before the check", i+1, err)
+			}
+		}
+		accountBudgetLeft(t, e, a.Email, 10, next)
 	})
 }

@@ -93,11 +93,10 @@ func (s *Service) take(ctx context.Context, key string, l limit) (started bool, 
 	return false, errContended
 }
 
-// refund gives back the places an attempt took, once it proved right. It
-// is not cancelled with the request: a customer who hangs up after a right
-// password has still not failed. A failure to do so is only logged (the
-// limits' names, not their keys, which hold addresses): the attempt has
-// succeeded.
+// refund gives back the places an attempt took, once it proved right or
+// was never judged. It is not cancelled with the request: a customer who
+// hangs up after a right password has still not failed. A failure to do so
+// is only logged (the limits' names, not their keys, which hold addresses).
 func (s *Service) refund(ctx context.Context, keys ...string) {
 	ctx = context.WithoutCancel(ctx)
 	if err := s.store.RefundThrottles(ctx, keys...); err != nil {
