@@ -146,8 +146,11 @@ type FactorGuard struct {
 
 // Throttle is a fixed-window counter of failures for one key.
 type Throttle struct {
-	Key         string
+	Key string
+	// Count is the attempts of the window that failed or are still being
+	// checked; Pending is how many of them are still being checked.
 	Count       int
+	Pending     int
 	WindowStart time.Time
 	WaitUntil   time.Time
 	Strikes     int

@@ -183,3 +183,80 @@ func TestUnjudgedPasswordKeepsNoPlace(t *testing.T) {
 		accountBudgetLeft(t, e, a.Email, 10, next)
 	})
 }
+
+// holdAtLookup is the real store, except that the first hold lookups of an
+// account by e-mail, which a password check makes once its places are
+// taken, wait until release is closed (or, so that a broken service fails
+// rather than hangs, ten seconds).
+type holdAtLookup struct {
+	auth.Store
+	hold    int32
+	arrived atomic.Int32
+	release chan struct{}
+}
+
+func (h *holdAtLookup) AccountByEmail(ctx context.Context, email string) (auth.Account, error) {
+	if h.arrived.Add(1) <= h.hold {
+		select {
+		case <-h.release:
+		case <-time.After(10 * time.Second):
+		}
+	}
+	return h.Store.AccountByEmail(ctx, email)
+}
+
+// TestRightPasswordsAtOnce: more right passwords for one account than its
+// limit has places, all at once. While the first ten are being checked,
+// the rest are refused for a second, as busy; none of it is a failure, so
+// no wait starts, nothing goes into the security log, and afterwards the
+// account has every place.
+func TestRightPasswordsAtOnce(t *testing.T) {
+	storetest.EachDialect(t, func(t *testing.T, dialect string) {
+		real := storetest.Open(t, dialect)
+		st := &holdAtLookup{Store: real, hold: 10, release: make(chan struct{})}
+		clock := storetest.NewClock(t0)
+		cfg, outbox := storetest.Config(t, st, clock.Now)
+		svc, err := auth.NewService(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := &env{t: t, st: real, svc: svc, clock: clock, outbox: outbox, rand: &pinnedRand{}}
+		a := e.account("at-once@example.com")
+		const n = 15
+		errs := make([]error, n)
+		var returned atomic.Int32
+		storetest.Race(n, func(i int) {
+			_, errs[i] = svc.Login(t.Context(), a.Email, pw, meta(fmt.Sprintf("198.51.100.%d", i+1)))
+			if returned.Add(1) == n-int32(st.hold) {
+				close(st.release)
+			}
+		})
+		signedIn := 0
+		for i, err := range errs {
+			if err == nil {
+				signedIn++
+				continue
+			}
+			if got := wantCode(t, err, auth.CodeThrottled).RetryAfter; got != time.Second {
+				t.Errorf("sign-in %d refused for %v, want 1s", i+1, got)
+			}
+		}
+		if signedIn != int(st.hold) {
+			t.Errorf("%d signed in, want %d", signedIn, st.hold)
+		}
+		events, err := real.Events(t.Context(), a.ID, 0, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range events {
+			if ev.Kind == auth.EventThrottled || ev.Kind == auth.EventPasswordFailed {
+				t.Errorf("security log holds %s", ev.Kind)
+			}
+		}
+		next := 100
+		accountBudgetLeft(t, e, a.Email, 10, func() auth.Meta {
+			next++
+			return meta(fmt.Sprintf("198.51.100.%d", next))
+		})
+	})
+}

@@ -65,12 +65,17 @@ type Store interface {
 	// TakeThrottle counts one attempt against key if that needs no
 	// decision: the key is not waiting and has fewer than n attempts in a
 	// window that began less than window before now (or the window has
-	// passed, and a new one starts at now). It reports false, changing
-	// nothing, in every other case. n is at least 1.
-	TakeThrottle(ctx context.Context, key string, n int, window time.Duration, now time.Time) (bool, error)
-	// RefundThrottles takes one attempt off each of keys whose count is
-	// above zero. Each key is decided on its own, not all together.
+	// passed, and a new one starts at now). With pending the attempt also
+	// counts as pending until it is settled or refunded. It reports false,
+	// changing nothing, in every other case. n is at least 1.
+	TakeThrottle(ctx context.Context, key string, n int, window time.Duration, now time.Time,
+		pending bool) (bool, error)
+	// RefundThrottles takes one pending attempt off each of keys whose
+	// count is above zero: it no longer counts. SettleThrottles makes one
+	// pending attempt on each key a failure: it still counts, and is no
+	// longer pending. Each key is decided on its own, not all together.
 	RefundThrottles(ctx context.Context, keys ...string) error
+	SettleThrottles(ctx context.Context, keys ...string) error
 
 	CreateSession(ctx context.Context, s Session) error
 	// Session returns the session and its account.

@@ -40,12 +40,19 @@ func (p Policy) perIPHourly() limit {
 // gives its place back with refund, so only failures use up the budget.
 // started reports that this call began a wait, for the security log.
 //
+// With pending, the attempt's place stays pending until refund or settle
+// says how it ended. A window full of places some of which are pending is
+// not yet full of failures: the attempt is refused for a second, as busy,
+// and no wait starts. Without it, eleven right passwords sent at once
+// started the account's wait, as if the first ten had been wrong.
+//
 // Most attempts only add one to a count, which the store does in one
 // statement; the compare-and-swap below is for the rest, which start a
 // wait, are refused, or lose a race to one that does.
-func (s *Service) take(ctx context.Context, key string, l limit) (started bool, err error) {
+func (s *Service) take(ctx context.Context, key string, l limit, pending bool) (started bool,
+	err error) {
 	if l.n > 0 {
-		ok, err := s.store.TakeThrottle(ctx, key, l.n, l.window, s.now())
+		ok, err := s.store.TakeThrottle(ctx, key, l.n, l.window, s.now(), pending)
 		if err != nil {
 			return false, internal("throttle", err)
 		}
@@ -64,17 +71,28 @@ func (s *Service) take(ctx context.Context, key string, l limit) (started bool, 
 			return false, throttled(wait)
 		}
 		if now.Sub(t.WindowStart) >= l.window {
-			t.Count, t.WindowStart = 0, now
+			// Attempts still pending from the window before are long over
+			// (a hash waits seconds, a window lasts minutes); a late
+			// settle or refund finds their pending count gone.
+			t.Count, t.Pending, t.WindowStart = 0, 0, now
 		}
 		if now.Sub(t.WaitUntil) >= 24*time.Hour {
 			t.Strikes = 0
 		}
 		var wait time.Duration
-		if t.Count >= l.n {
+		switch {
+		case t.Count >= l.n && t.Count-t.Pending < l.n:
+			s.metrics.Throttled(throttleKind(key))
+			return false, errInFlight
+		case t.Count >= l.n:
+			// The pending attempts, if any, stay counted in the wait's window.
 			wait = backoff(l.base, l.max, t.Strikes)
-			t.WaitUntil, t.Strikes, t.Count, t.WindowStart = now.Add(wait), t.Strikes+1, 0, now
-		} else {
+			t.WaitUntil, t.Strikes, t.Count, t.WindowStart = now.Add(wait), t.Strikes+1, t.Pending, now
+		default:
 			t.Count++
+			if pending {
+				t.Pending++
+			}
 		}
 		t.Version++
 		ok, err := s.store.SwapThrottle(ctx, t)
@@ -93,20 +111,39 @@ func (s *Service) take(ctx context.Context, key string, l limit) (started bool, 
 	return false, errContended
 }
 
+// errInFlight refuses an attempt while the limit's places are taken by
+// attempts still being checked.
+var errInFlight = &Error{Code: CodeThrottled, RetryAfter: time.Second,
+	Message: "too many attempts at once; wait 1s and try again"}
+
 // refund gives back the places an attempt took, once it proved right or
 // was never judged. It is not cancelled with the request: a customer who
 // hangs up after a right password has still not failed. A failure to do so
 // is only logged (the limits' names, not their keys, which hold addresses).
 func (s *Service) refund(ctx context.Context, keys ...string) {
 	ctx = context.WithoutCancel(ctx)
-	if err := s.store.RefundThrottles(ctx, keys...); err != nil {
-		kinds := make([]string, len(keys))
-		for i, k := range keys {
-			kinds[i] = throttleKind(k)
-		}
-		s.log.LogAttrs(ctx, slog.LevelError, "refund throttle", slog.Any("limits", kinds),
-			slog.Any("err", err))
+	s.logThrottleError(ctx, "refund throttle", keys, s.store.RefundThrottles(ctx, keys...))
+}
+
+// countFailure makes the pending places of a wrong password failures.
+// Like refund, it is not cancelled with the request, and a failure is
+// logged.
+func (s *Service) countFailure(ctx context.Context, keys ...string) {
+	ctx = context.WithoutCancel(ctx)
+	s.logThrottleError(ctx, "settle throttle", keys, s.store.SettleThrottles(ctx, keys...))
+}
+
+// logThrottleError logs err with the limits' names, not their keys, which
+// hold addresses.
+func (s *Service) logThrottleError(ctx context.Context, msg string, keys []string, err error) {
+	if err == nil {
+		return
 	}
+	kinds := make([]string, len(keys))
+	for i, k := range keys {
+		kinds[i] = throttleKind(k)
+	}
+	s.log.LogAttrs(ctx, slog.LevelError, msg, slog.Any("limits", kinds), slog.Any("err", err))
 }
 
 // backoff is base doubled n times, at most max.

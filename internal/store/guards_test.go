@@ -188,7 +188,7 @@ func TestTakeThrottle(t *testing.T) {
 
 		take := func(name string, at time.Time, want bool) {
 			t.Helper()
-			if ok, err := st.TakeThrottle(ctx, key, n, window, at); err != nil || ok != want {
+			if ok, err := st.TakeThrottle(ctx, key, n, window, at, false); err != nil || ok != want {
 				t.Errorf("%s: TakeThrottle: got %t, %v; want %t", name, ok, err, want)
 			}
 		}
@@ -226,7 +226,7 @@ func TestTakeThrottle(t *testing.T) {
 		state("wait over", auth.Throttle{Count: 1, WindowStart: wait, WaitUntil: wait,
 			Strikes: 2, Version: 6})
 
-		if ok, err := st.TakeThrottle(ctx, "other", 0, window, t0); err == nil || ok {
+		if ok, err := st.TakeThrottle(ctx, "other", 0, window, t0, false); err == nil || ok {
 			t.Errorf("limit 0: got %t, %v; want an error", ok, err)
 		}
 		if th, err := st.Throttle(ctx, "other"); err != nil || th.Version != 0 {
@@ -241,7 +241,7 @@ func TestTakeThrottle(t *testing.T) {
 		storetest.Race(casWorkers, func(i int) {
 			for j := range casIncrements {
 				k := i*casIncrements + j
-				took[k], errs[k] = st.TakeThrottle(ctx, raceKey, limit, window, t0)
+				took[k], errs[k] = st.TakeThrottle(ctx, raceKey, limit, window, t0, false)
 			}
 		})
 		count := 0
@@ -315,7 +315,7 @@ func TestThrottlesTakenAndRefundedTogether(t *testing.T) {
 			mine := []string{keys[i%2], keys[1-i%2]}
 			for range rounds {
 				for _, k := range mine {
-					ok, err := st.TakeThrottle(ctx, k, workers*rounds, time.Hour, t0)
+					ok, err := st.TakeThrottle(ctx, k, workers*rounds, time.Hour, t0, true)
 					if err != nil || !ok {
 						errs[i] = fmt.Errorf("take %s: %t, %v", k, ok, err)
 						return
@@ -390,7 +390,7 @@ func TestTakeThrottleMatchesPolicy(t *testing.T) {
 			case k.count < k.n:
 				want, k.count = true, k.count+1
 			}
-			got, err := st.TakeThrottle(ctx, key, k.n, k.window, now)
+			got, err := st.TakeThrottle(ctx, key, k.n, k.window, now, false)
 			if err != nil || got != want {
 				t.Fatalf("step %d, %s at %v (limit %d per %v, %+v): got %t, %v; want %t",
 					step, key, now, k.n, k.window, *k, got, err, want)
@@ -401,5 +401,58 @@ func TestTakeThrottleMatchesPolicy(t *testing.T) {
 					err, k.count, k.start)
 			}
 		}
+	})
+}
+
+// TestThrottlePending follows a limit's pending places: taken as pending,
+// a failure stays counted and stops being pending, a refund takes the
+// place off altogether, and neither goes below zero. A passed window
+// starts with only the new attempt pending.
+func TestThrottlePending(t *testing.T) {
+	storetest.EachDialect(t, func(t *testing.T, dialect string) {
+		st := storetest.Open(t, dialect)
+		ctx := t.Context()
+		const key, window = "login-account:pending@example.com", time.Minute
+		state := func(name string, count, pending int) {
+			t.Helper()
+			th, err := st.Throttle(ctx, key)
+			if err != nil || th.Count != count || th.Pending != pending {
+				t.Errorf("%s: got %+v, %v; want count %d, %d pending", name, th, err, count, pending)
+			}
+		}
+		for range 3 {
+			if ok, err := st.TakeThrottle(ctx, key, 10, window, t0, true); err != nil || !ok {
+				t.Fatalf("take: %t, %v", ok, err)
+			}
+		}
+		if ok, err := st.TakeThrottle(ctx, key, 10, window, t0, false); err != nil || !ok {
+			t.Fatalf("take: %t, %v", ok, err)
+		}
+		state("three pending and one not", 4, 3)
+		if err := st.SettleThrottles(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+		state("one failed", 4, 2)
+		if err := st.RefundThrottles(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+		state("one right", 3, 1)
+		for range 3 {
+			if err := st.SettleThrottles(ctx, key); err != nil {
+				t.Fatal(err)
+			}
+		}
+		state("settled more often than pending", 3, 0)
+		if err := st.RefundThrottles(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+		state("a refund with nothing pending", 2, 0)
+		if ok, err := st.TakeThrottle(ctx, key, 10, window, t0, true); err != nil || !ok {
+			t.Fatalf("take: %t, %v", ok, err)
+		}
+		if ok, err := st.TakeThrottle(ctx, key, 10, window, t0.Add(window), true); err != nil || !ok {
+			t.Fatalf("take in the next window: %t, %v", ok, err)
+		}
+		state("the next window", 1, 1)
 	})
 }
