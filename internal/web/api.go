@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"io"
@@ -57,7 +58,13 @@ func decodeJSON(r *http.Request, dst any) error {
 	if err != nil || mt != "application/json" {
 		return auth.Errorf(auth.CodeInvalidInput, "send the body as application/json")
 	}
-	dec := json.NewDecoder(r.Body)
+	// Anything but one object is refused before it is decoded: null, in
+	// particular, decodes into dst as if every field had been left out.
+	body := bufio.NewReader(r.Body)
+	if first, err := firstNonSpace(body); err != nil || first != '{' {
+		return jsonError(r, err)
+	}
+	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return jsonError(r, err)
@@ -66,6 +73,22 @@ func decodeJSON(r *http.Request, dst any) error {
 		return jsonError(r, err)
 	}
 	return nil
+}
+
+// firstNonSpace returns the first byte after JSON's white space, and
+// leaves it unread.
+func firstNonSpace(r *bufio.Reader) (byte, error) {
+	for {
+		b, err := r.ReadByte()
+		if err != nil {
+			return 0, err
+		}
+		switch b {
+		case ' ', '\t', '\n', '\r':
+			continue
+		}
+		return b, r.UnreadByte()
+	}
 }
 
 // jsonError reads on to the body's limit, so that a body over the limit
