@@ -23,15 +23,21 @@ type adminCommand struct {
 	name, summary string
 	// flags adds the command's own flags; run gets the opened app.
 	flags func(fs *flag.FlagSet) func(ctx context.Context, a *app, s sys) error
+	// required are flags that must not be empty, checked before the
+	// installation is opened, so that a forgotten one creates nothing.
+	required []string
 }
 
 func adminCommands() []adminCommand {
 	return []adminCommand{
-		{"create-user", "create an account (password from standard input)", createUser},
-		{"reset-2fa", "turn off a customer's 2FA after verifying their identity", reset2FA},
-		{"rotate-key", "re-encrypt every secret under a new sealing key", rotateKey},
-		{"backup", "write a consistent copy of the SQLite database", backup},
-		{"migrate-to", "copy everything into an empty PostgreSQL database", migrateTo},
+		{"create-user", "create an account (password from standard input)", createUser,
+			[]string{"email"}},
+		{"reset-2fa", "turn off a customer's 2FA after verifying their identity", reset2FA,
+			[]string{"email", "reason"}},
+		{"rotate-key", "re-encrypt every secret under a new sealing key", rotateKey, nil},
+		{"backup", "write a consistent copy of the SQLite database", backup, []string{"to"}},
+		{"migrate-to", "copy everything into an empty PostgreSQL database", migrateTo,
+			[]string{"to"}},
 	}
 }
 
@@ -61,6 +67,11 @@ func admin(ctx context.Context, args []string, s sys) error {
 		}
 		if fs.NArg() > 0 {
 			return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		}
+		for _, name := range c.required {
+			if fs.Lookup(name).Value.String() == "" {
+				return fmt.Errorf("--%s is required", name)
+			}
 		}
 		warnNewInstall(cfg, s)
 		a, err := openApp(ctx, cfg, s)
@@ -170,11 +181,8 @@ func userError(err error) error {
 }
 
 func backup(fs *flag.FlagSet) func(context.Context, *app, sys) error {
-	to := fs.String("to", "", "file to write (must not exist)")
+	to := fs.String("to", "", "file to write (must not exist; required)")
 	return func(ctx context.Context, a *app, s sys) error {
-		if *to == "" {
-			return errors.New("--to is required")
-		}
 		if _, err := os.Stat(*to); err == nil {
 			return fmt.Errorf("%s exists; choose a new file", *to)
 		}
@@ -341,7 +349,11 @@ func warnNewInstall(cfg config.Config, s sys) {
 		return
 	}
 	if _, err := os.Stat(cfg.DatabaseDSN()); errors.Is(err, fs.ErrNotExist) {
-		fmt.Fprintf(s.stderr, "clientarea: no database in %s yet: creating a new install there "+
-			"(pass --data for an existing one)\n", cfg.Data)
+		hint := ""
+		if cfg.Data == config.Defaults().Data {
+			hint = " (pass --data for an existing one)"
+		}
+		fmt.Fprintf(s.stderr, "clientarea: no database in %s yet: creating a new install there%s\n",
+			cfg.Data, hint)
 	}
 }

@@ -139,8 +139,9 @@ func TestAdminWarnsOfNewInstall(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("create-user: exit %d: %s", code, stderr)
 	}
-	if !strings.Contains(stderr, "creating a new install") {
-		t.Errorf("create-user on an empty folder: stderr %q, want a warning", stderr)
+	if !strings.Contains(stderr, "creating a new install") || strings.Contains(stderr, "pass --data") {
+		t.Errorf("create-user on an empty folder given with --data: stderr %q, want a warning "+
+			"without a hint to pass --data", stderr)
 	}
 	code, _, stderr = runCLIWithInput("another long password\n", "admin", "create-user",
 		"--email", "staff2@example.com", "--data", fresh, "--hash-memory", "64",
@@ -148,5 +149,32 @@ func TestAdminWarnsOfNewInstall(t *testing.T) {
 	if code != 0 || strings.Contains(stderr, "creating a new install") {
 		t.Errorf("create-user on an existing install: exit %d, stderr %q; want 0 and no warning",
 			code, stderr)
+	}
+}
+
+// TestAdminRequiredFlagsFirst: a command missing a required flag says so
+// before it opens the installation, so an empty folder stays empty.
+func TestAdminRequiredFlagsFirst(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"create-user"}, "--email is required"},
+		{[]string{"reset-2fa", "--email", "a@example.com"}, "--reason is required"},
+		{[]string{"backup"}, "--to is required"},
+		{[]string{"migrate-to", "--to", ""}, "--to is required"},
+	} {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			fresh := t.TempDir()
+			args := append([]string{"admin"}, tt.args...)
+			code, _, stderr := runCLIWithInput("a long staff password\n",
+				append(args, "--data", fresh)...)
+			if code == 0 || !strings.Contains(stderr, tt.want) {
+				t.Errorf("exit %d, stderr %q; want a failure saying %q", code, stderr, tt.want)
+			}
+			if entries, err := os.ReadDir(fresh); err != nil || len(entries) != 0 {
+				t.Errorf("the data folder holds %v, %v; want it untouched", entries, err)
+			}
+		})
 	}
 }
