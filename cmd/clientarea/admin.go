@@ -60,7 +60,7 @@ func admin(ctx context.Context, args []string, s sys) error {
 		do := c.flags(fs)
 		own := map[string]bool{}
 		fs.VisitAll(func(f *flag.Flag) { own[f.Name] = true })
-		fs.Usage = func() { adminUsage(fs, c, own, s.stderr) }
+		fs.Usage = func() { commandUsage(fs, "admin "+c.name, c.summary, own, s.stderr) }
 		cfg, err := config.Load(fs, args[1:], s.getenv)
 		if err != nil {
 			return err
@@ -84,20 +84,21 @@ func admin(ctx context.Context, args []string, s sys) error {
 	return fmt.Errorf("unknown admin command %q", args[0])
 }
 
-// adminShared are the settings of serve that an admin command's help lists
-// beside its own flags: those that say which installation it works on.
-var adminShared = map[string]bool{"data": true, "database-url": true, "config": true}
+// installSettings are the settings of serve that the help of a command
+// other than serve lists beside its own flags: those that say which
+// installation it works on.
+var installSettings = map[string]bool{"data": true, "database-url": true, "config": true}
 
-// adminUsage prints an admin command's own flags and adminShared. The
+// commandUsage prints a command's own flags and installSettings. The
 // command accepts every setting of serve, since it opens the installation
 // as the server does, but listing all of them buried its own few.
-func adminUsage(fs *flag.FlagSet, c adminCommand, own map[string]bool, w io.Writer) {
-	fmt.Fprintf(w, "Usage: clientarea admin %s [flags]\n\n%s.\n\nFlags:\n", c.name,
-		strings.ToUpper(c.summary[:1])+c.summary[1:])
+func commandUsage(fs *flag.FlagSet, name, summary string, own map[string]bool, w io.Writer) {
+	fmt.Fprintf(w, "Usage: clientarea %s [flags]\n\n%s.\n\nFlags:\n", name,
+		strings.ToUpper(summary[:1])+summary[1:])
 	show := flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
 	show.SetOutput(w)
 	fs.VisitAll(func(f *flag.Flag) {
-		if own[f.Name] || adminShared[f.Name] {
+		if own[f.Name] || installSettings[f.Name] {
 			show.Var(f.Value, f.Name, f.Usage)
 			show.Lookup(f.Name).DefValue = f.DefValue
 		}
@@ -219,8 +220,11 @@ func migrateTo(fs *flag.FlagSet) func(context.Context, *app, sys) error {
 	}
 }
 
+const migrateSummary = "bring the database schema up to date and exit"
+
 func migrate(ctx context.Context, args []string, s sys) error {
 	fs := flagSet("migrate", s)
+	fs.Usage = func() { commandUsage(fs, "migrate", migrateSummary, nil, s.stderr) }
 	cfg, err := config.Load(fs, args, s.getenv)
 	if err != nil {
 		return err

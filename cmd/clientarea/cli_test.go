@@ -56,17 +56,21 @@ func TestHelpAndVersion(t *testing.T) {
 	}
 }
 
-// TestAdminHelpShowsItsOwnFlags: an admin command's help lists its own
-// flags and the settings that choose the installation, not every setting
-// of the server.
+// TestAdminHelpShowsItsOwnFlags: the help of an admin command, and of
+// migrate, lists its own flags and the settings that choose the
+// installation, not every setting of the server.
 func TestAdminHelpShowsItsOwnFlags(t *testing.T) {
+	commands := []string{"migrate"}
 	for _, c := range adminCommands() {
-		t.Run(c.name, func(t *testing.T) {
-			code, _, stderr := runCLI("admin", c.name, "--help")
+		commands = append(commands, "admin "+c.name)
+	}
+	for _, name := range commands {
+		t.Run(name, func(t *testing.T) {
+			code, _, stderr := runCLI(append(strings.Fields(name), "--help")...)
 			if code != 0 {
 				t.Fatalf("exit %d:\n%s", code, stderr)
 			}
-			for _, want := range []string{"Usage: clientarea admin " + c.name, "-data",
+			for _, want := range []string{"Usage: clientarea " + name, "-data",
 				"-database-url", "-config", "clientarea serve --help"} {
 				if !strings.Contains(stderr, want) {
 					t.Errorf("help lacks %q:\n%s", want, stderr)

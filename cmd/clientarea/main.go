@@ -86,7 +86,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "run the server", serve},
-		{"migrate", "bring the database schema up to date and exit", migrate},
+		{"migrate", migrateSummary, migrate},
 		{"admin", "support and operator tools (create-user, reset-2fa, rotate-key, backup, migrate-to)", admin},
 		{"version", "print the version", printVersion},
 		{"bench", "measure a server under load (docs/benchmarks.md)", bench},
