@@ -73,7 +73,7 @@ func (s *Service) SignUp(ctx context.Context, email, pw string, m Meta) error {
 	if err := CheckPassword(pw); err != nil {
 		return err
 	}
-	if _, err := s.take(ctx, "signup-ip:"+addressKey(m.IP), s.policy.perIPHourly(), false); err != nil {
+	if _, _, err := s.take(ctx, "signup-ip:"+addressKey(m.IP), s.policy.perIPHourly(), false); err != nil {
 		return err
 	}
 	hash, err := s.hasher.Hash(ctx, pw)
@@ -231,24 +231,25 @@ func (s *Service) checkPassword(ctx context.Context, email, pw string) (Account,
 func (s *Service) attemptPassword(ctx context.Context, email, pw string, m Meta) (Account, error) {
 	held := context.WithoutCancel(ctx)
 	ipKey, accountKey := "login-ip:"+addressKey(m.IP), s.accountKey(email, m.Device)
-	if _, err := s.take(held, ipKey, s.policy.ipLimit(), true); err != nil {
+	ip, _, err := s.take(held, ipKey, s.policy.ipLimit(), true)
+	if err != nil {
 		return Account{}, err
 	}
-	started, err := s.take(held, accountKey, s.policy.accountLimit(), true)
+	account, started, err := s.take(held, accountKey, s.policy.accountLimit(), true)
 	if started {
 		if a, err := s.store.AccountByEmail(held, email); err == nil {
 			s.record(held, a.ID, EventThrottled, m, "password")
 		}
 	}
 	if err != nil {
-		s.refund(held, ipKey)
+		s.refund(held, ip)
 		return Account{}, err
 	}
 	a, err := s.checkPassword(ctx, email, pw)
 	if ErrorCode(err) == CodeInvalidCredentials {
-		s.countFailure(held, ipKey, accountKey)
+		s.countFailure(held, ip, account)
 	} else {
-		s.refund(held, ipKey, accountKey)
+		s.refund(held, ip, account)
 	}
 	return a, err
 }

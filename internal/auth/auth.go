@@ -149,12 +149,22 @@ type Throttle struct {
 	Key string
 	// Count is the attempts of the window that failed or are still being
 	// checked; Pending is how many of them are still being checked.
-	Count       int
-	Pending     int
+	Count   int
+	Pending int
+	// Window numbers the windows, so that a place taken in one is given
+	// back or settled in it and in no later one.
+	Window      int64
 	WindowStart time.Time
 	WaitUntil   time.Time
 	Strikes     int
 	Version     int64
+}
+
+// Place is one attempt's place on a throttle: its key and the window it
+// was taken in.
+type Place struct {
+	Key    string
+	Window int64
 }
 
 // RecoveryRequest is a customer's request for support to restore access.

@@ -102,11 +102,11 @@ func (h *hangUpStore) AccountByEmail(ctx context.Context, email string) (auth.Ac
 	return h.Store.AccountByEmail(ctx, email)
 }
 
-func (h *hangUpStore) RefundThrottles(ctx context.Context, keys ...string) error {
+func (h *hangUpStore) RefundThrottles(ctx context.Context, places ...auth.Place) error {
 	if !h.atLookup {
 		h.cancel()
 	}
-	return h.Store.RefundThrottles(ctx, keys...)
+	return h.Store.RefundThrottles(ctx, places...)
 }
 
 func newHangUpEnv(t *testing.T, dialect string, atLookup bool) (*env, *hangUpStore) {
@@ -184,25 +184,39 @@ func TestUnjudgedPasswordKeepsNoPlace(t *testing.T) {
 	})
 }
 
-// holdAtLookup is the real store, except that the first hold lookups of an
+// holdAtLookup is the real store, except that the next lookups of an
 // account by e-mail, which a password check makes once its places are
 // taken, wait until release is closed (or, so that a broken service fails
-// rather than hangs, ten seconds).
+// rather than hangs, ten seconds); holdNext says how many.
 type holdAtLookup struct {
 	auth.Store
-	hold    int32
-	arrived atomic.Int32
-	release chan struct{}
+	holdNext atomic.Int32
+	held     atomic.Int32
+	release  chan struct{}
 }
 
 func (h *holdAtLookup) AccountByEmail(ctx context.Context, email string) (auth.Account, error) {
-	if h.arrived.Add(1) <= h.hold {
+	if h.holdNext.Add(-1) >= 0 {
+		h.held.Add(1)
 		select {
 		case <-h.release:
 		case <-time.After(10 * time.Second):
 		}
 	}
 	return h.Store.AccountByEmail(ctx, email)
+}
+
+func newHoldEnv(t *testing.T, dialect string) (*env, *holdAtLookup) {
+	t.Helper()
+	real := storetest.Open(t, dialect)
+	st := &holdAtLookup{Store: real, release: make(chan struct{})}
+	clock := storetest.NewClock(t0)
+	cfg, outbox := storetest.Config(t, st, clock.Now)
+	svc, err := auth.NewService(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, st: real, svc: svc, clock: clock, outbox: outbox, rand: &pinnedRand{}}, st
 }
 
 // TestRightPasswordsAtOnce: more right passwords for one account than its
@@ -212,22 +226,15 @@ func (h *holdAtLookup) AccountByEmail(ctx context.Context, email string) (auth.A
 // account has every place.
 func TestRightPasswordsAtOnce(t *testing.T) {
 	storetest.EachDialect(t, func(t *testing.T, dialect string) {
-		real := storetest.Open(t, dialect)
-		st := &holdAtLookup{Store: real, hold: 10, release: make(chan struct{})}
-		clock := storetest.NewClock(t0)
-		cfg, outbox := storetest.Config(t, st, clock.Now)
-		svc, err := auth.NewService(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e := &env{t: t, st: real, svc: svc, clock: clock, outbox: outbox, rand: &pinnedRand{}}
+		e, st := newHoldEnv(t, dialect)
 		a := e.account("at-once@example.com")
-		const n = 15
+		const n, hold = 15, 10
+		st.holdNext.Store(hold)
 		errs := make([]error, n)
 		var returned atomic.Int32
 		storetest.Race(n, func(i int) {
-			_, errs[i] = svc.Login(t.Context(), a.Email, pw, meta(fmt.Sprintf("198.51.100.%d", i+1)))
-			if returned.Add(1) == n-int32(st.hold) {
+			_, errs[i] = e.svc.Login(t.Context(), a.Email, pw, meta(fmt.Sprintf("198.51.100.%d", i+1)))
+			if returned.Add(1) == n-hold {
 				close(st.release)
 			}
 		})
@@ -241,10 +248,10 @@ func TestRightPasswordsAtOnce(t *testing.T) {
 				t.Errorf("sign-in %d refused for %v, want 1s", i+1, got)
 			}
 		}
-		if signedIn != int(st.hold) {
-			t.Errorf("%d signed in, want %d", signedIn, st.hold)
+		if signedIn != hold {
+			t.Errorf("%d signed in, want %d", signedIn, hold)
 		}
-		events, err := real.Events(t.Context(), a.ID, 0, 50)
+		events, err := e.st.Events(t.Context(), a.ID, 0, 50)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -258,5 +265,54 @@ func TestRightPasswordsAtOnce(t *testing.T) {
 			next++
 			return meta(fmt.Sprintf("198.51.100.%d", next))
 		})
+	})
+}
+
+// TestPlacesStayInTheirWindow: right passwords whose places were taken just
+// before an address's window ended finish just after it. Giving their
+// places back must not free places in the new window, or a guesser who
+// times it gets twice the limit checked in one window.
+func TestPlacesStayInTheirWindow(t *testing.T) {
+	storetest.EachDialect(t, func(t *testing.T, dialect string) {
+		e, st := newHoldEnv(t, dialect)
+		const guesser, inFlight = "203.0.113.50", 19
+		guess := func(i int) error {
+			_, err := e.svc.Login(t.Context(), fmt.Sprintf("nobody%d@example.com", i),
+				"wrong password", meta(guesser))
+			return err
+		}
+		wantCode(t, guess(0), auth.CodeInvalidCredentials) // the address's window starts
+		accounts := make([]auth.Account, inFlight)
+		for i := range accounts {
+			accounts[i] = e.account(fmt.Sprintf("own%d@example.com", i))
+		}
+		e.clock.Add(59 * time.Second)
+		st.holdNext.Store(inFlight)
+		done := make(chan error, inFlight)
+		for _, a := range accounts {
+			go func() {
+				_, err := e.svc.Login(context.Background(), a.Email, pw, meta(guesser))
+				done <- err
+			}()
+		}
+		for deadline := time.Now().Add(10 * time.Second); st.held.Load() < inFlight; {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of %d sign-ins reached the password check", st.held.Load(), inFlight)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		e.clock.Add(time.Second) // the window has passed
+		for i := range 20 {
+			if err := guess(i + 1); auth.ErrorCode(err) != auth.CodeInvalidCredentials {
+				t.Fatalf("guess %d of the new window: %v, want it checked", i+1, err)
+			}
+		}
+		close(st.release)
+		for range inFlight {
+			if err := <-done; err != nil {
+				t.Errorf("a right password: %v", err)
+			}
+		}
+		wantCode(t, guess(21), auth.CodeThrottled)
 	})
 }

@@ -134,7 +134,7 @@ func (s *Service) RequestSupport(ctx context.Context, token, message string, m M
 	// Each request e-mails the customer; a few an hour are plenty.
 	key := "support:" + strconv.FormatInt(a.ID, 10)
 	l := limit{supportRequestsPerHour, time.Hour, time.Hour, time.Hour}
-	if _, err := s.take(ctx, key, l, false); err != nil {
+	if _, _, err := s.take(ctx, key, l, false); err != nil {
 		return err
 	}
 	r, err := s.store.CreateRecoveryRequest(ctx, RecoveryRequest{AccountID: a.ID,
@@ -210,7 +210,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string, m Meta
 	if err != nil {
 		return err
 	}
-	if _, err := s.take(ctx, "reset-ip:"+addressKey(m.IP), s.policy.perIPHourly(), false); err != nil {
+	if _, _, err := s.take(ctx, "reset-ip:"+addressKey(m.IP), s.policy.perIPHourly(), false); err != nil {
 		return err
 	}
 	a, err := s.store.AccountByEmail(ctx, norm)

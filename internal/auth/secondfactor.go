@@ -272,7 +272,7 @@ func (s *Service) settle(ctx context.Context, a Account, t *factorTx, m Meta) er
 		// codes flood the customer's mailbox.
 		key := "replay-notice:" + strconv.FormatInt(a.ID, 10)
 		if t.warnReplay {
-			if _, err := s.take(ctx, key, limit{1, time.Hour, time.Hour, time.Hour}, false); err == nil {
+			if _, _, err := s.take(ctx, key, limit{1, time.Hour, time.Hour, time.Hour}, false); err == nil {
 				s.notify(ctx, a, mail.CodeReplayed, m, mail.NoticeData{})
 			}
 		}

@@ -65,17 +65,19 @@ type Store interface {
 	// TakeThrottle counts one attempt against key if that needs no
 	// decision: the key is not waiting and has fewer than n attempts in a
 	// window that began less than window before now (or the window has
-	// passed, and a new one starts at now). With pending the attempt also
-	// counts as pending until it is settled or refunded. It reports false,
-	// changing nothing, in every other case. n is at least 1.
+	// passed, and the next one starts at now). With pending the attempt
+	// also counts as pending until it is settled or refunded. It returns
+	// the window the place was taken in, or reports false, changing
+	// nothing, in every other case. n is at least 1.
 	TakeThrottle(ctx context.Context, key string, n int, window time.Duration, now time.Time,
-		pending bool) (bool, error)
-	// RefundThrottles takes one pending attempt off each of keys whose
-	// count is above zero: it no longer counts. SettleThrottles makes one
-	// pending attempt on each key a failure: it still counts, and is no
-	// longer pending. Each key is decided on its own, not all together.
-	RefundThrottles(ctx context.Context, keys ...string) error
-	SettleThrottles(ctx context.Context, keys ...string) error
+		pending bool) (gen int64, ok bool, err error)
+	// RefundThrottles takes each pending place off its key, if the key is
+	// still in the place's window: it no longer counts. SettleThrottles
+	// makes each pending place a failure, again only in its window: it
+	// still counts, and is no longer pending. Each place is decided on its
+	// own, not all together.
+	RefundThrottles(ctx context.Context, places ...Place) error
+	SettleThrottles(ctx context.Context, places ...Place) error
 
 	CreateSession(ctx context.Context, s Session) error
 	// Session returns the session and its account.

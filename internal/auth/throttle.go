@@ -49,32 +49,32 @@ func (p Policy) perIPHourly() limit {
 // Most attempts only add one to a count, which the store does in one
 // statement; the compare-and-swap below is for the rest, which start a
 // wait, are refused, or lose a race to one that does.
-func (s *Service) take(ctx context.Context, key string, l limit, pending bool) (started bool,
-	err error) {
+func (s *Service) take(ctx context.Context, key string, l limit, pending bool) (place Place,
+	started bool, err error) {
 	if l.n > 0 {
-		ok, err := s.store.TakeThrottle(ctx, key, l.n, l.window, s.now(), pending)
+		gen, ok, err := s.store.TakeThrottle(ctx, key, l.n, l.window, s.now(), pending)
 		if err != nil {
-			return false, internal("throttle", err)
+			return Place{}, false, internal("throttle", err)
 		}
 		if ok {
-			return false, nil
+			return Place{key, gen}, false, nil
 		}
 	}
 	for range casAttempts {
 		t, err := s.store.Throttle(ctx, key)
 		if err != nil {
-			return false, internal("throttle", err)
+			return Place{}, false, internal("throttle", err)
 		}
 		now := s.now()
 		if wait := t.WaitUntil.Sub(now); wait > 0 {
 			s.metrics.Throttled(throttleKind(key))
-			return false, throttled(wait)
+			return Place{}, false, throttled(wait)
 		}
 		if now.Sub(t.WindowStart) >= l.window {
-			// Attempts still pending from the window before are long over
-			// (a hash waits seconds, a window lasts minutes); a late
-			// settle or refund finds their pending count gone.
-			t.Count, t.Pending, t.WindowStart = 0, 0, now
+			// The places of the window that passed, pending ones included,
+			// are gone with it: a late refund or settle of one finds the
+			// window changed and leaves this one alone.
+			t.Count, t.Pending, t.Window, t.WindowStart = 0, 0, t.Window+1, now
 		}
 		if now.Sub(t.WaitUntil) >= 24*time.Hour {
 			t.Strikes = 0
@@ -83,11 +83,12 @@ func (s *Service) take(ctx context.Context, key string, l limit, pending bool) (
 		switch {
 		case t.Count >= l.n && t.Count-t.Pending < l.n:
 			s.metrics.Throttled(throttleKind(key))
-			return false, errInFlight
+			return Place{}, false, errInFlight
 		case t.Count >= l.n:
-			// The pending attempts, if any, stay counted in the wait's window.
+			// A wait ends the window, as one that passes does.
 			wait = backoff(l.base, l.max, t.Strikes)
-			t.WaitUntil, t.Strikes, t.Count, t.WindowStart = now.Add(wait), t.Strikes+1, t.Pending, now
+			t.WaitUntil, t.Strikes = now.Add(wait), t.Strikes+1
+			t.Count, t.Pending, t.Window, t.WindowStart = 0, 0, t.Window+1, now
 		default:
 			t.Count++
 			if pending {
@@ -97,18 +98,18 @@ func (s *Service) take(ctx context.Context, key string, l limit, pending bool) (
 		t.Version++
 		ok, err := s.store.SwapThrottle(ctx, t)
 		if err != nil {
-			return false, internal("throttle", err)
+			return Place{}, false, internal("throttle", err)
 		}
 		if !ok {
 			continue
 		}
 		if wait > 0 {
 			s.metrics.Throttled(throttleKind(key))
-			return true, throttled(wait)
+			return Place{}, true, throttled(wait)
 		}
-		return false, nil
+		return Place{key, t.Window}, false, nil
 	}
-	return false, errContended
+	return Place{}, false, errContended
 }
 
 // errInFlight refuses an attempt while the limit's places are taken by
@@ -120,28 +121,28 @@ var errInFlight = &Error{Code: CodeThrottled, RetryAfter: time.Second,
 // was never judged. It is not cancelled with the request: a customer who
 // hangs up after a right password has still not failed. A failure to do so
 // is only logged (the limits' names, not their keys, which hold addresses).
-func (s *Service) refund(ctx context.Context, keys ...string) {
+func (s *Service) refund(ctx context.Context, places ...Place) {
 	ctx = context.WithoutCancel(ctx)
-	s.logThrottleError(ctx, "refund throttle", keys, s.store.RefundThrottles(ctx, keys...))
+	s.logThrottleError(ctx, "refund throttle", places, s.store.RefundThrottles(ctx, places...))
 }
 
 // countFailure makes the pending places of a wrong password failures.
 // Like refund, it is not cancelled with the request, and a failure is
 // logged.
-func (s *Service) countFailure(ctx context.Context, keys ...string) {
+func (s *Service) countFailure(ctx context.Context, places ...Place) {
 	ctx = context.WithoutCancel(ctx)
-	s.logThrottleError(ctx, "settle throttle", keys, s.store.SettleThrottles(ctx, keys...))
+	s.logThrottleError(ctx, "settle throttle", places, s.store.SettleThrottles(ctx, places...))
 }
 
 // logThrottleError logs err with the limits' names, not their keys, which
 // hold addresses.
-func (s *Service) logThrottleError(ctx context.Context, msg string, keys []string, err error) {
+func (s *Service) logThrottleError(ctx context.Context, msg string, places []Place, err error) {
 	if err == nil {
 		return
 	}
-	kinds := make([]string, len(keys))
-	for i, k := range keys {
-		kinds[i] = throttleKind(k)
+	kinds := make([]string, len(places))
+	for i, p := range places {
+		kinds[i] = throttleKind(p.Key)
 	}
 	s.log.LogAttrs(ctx, slog.LevelError, msg, slog.Any("limits", kinds), slog.Any("err", err))
 }

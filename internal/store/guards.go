@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -47,9 +49,9 @@ func (s *Store) SwapFactorGuard(ctx context.Context, g auth.FactorGuard) (bool, 
 func (s *Store) Throttle(ctx context.Context, key string) (auth.Throttle, error) {
 	t := auth.Throttle{Key: key}
 	var start, wait int64
-	err := s.write.QueryRowContext(ctx, s.q("SELECT count, pending, window_start, wait_until, "+
-		"strikes, version FROM throttles WHERE key = ?"), key).
-		Scan(&t.Count, &t.Pending, &start, &wait, &t.Strikes, &t.Version)
+	err := s.write.QueryRowContext(ctx, s.q("SELECT count, pending, window_gen, window_start, "+
+		"wait_until, strikes, version FROM throttles WHERE key = ?"), key).
+		Scan(&t.Count, &t.Pending, &t.Window, &start, &wait, &t.Strikes, &t.Version)
 	if err = notFound(err); err != nil && err != auth.ErrNotFound {
 		return t, fmt.Errorf("store: throttle: %w", err)
 	}
@@ -63,14 +65,14 @@ func (s *Store) SwapThrottle(ctx context.Context, t auth.Throttle) (bool, error)
 	var err error
 	if t.Version == 1 {
 		n, err = s.exec(ctx, "INSERT INTO throttles "+
-			"(key, count, pending, window_start, wait_until, strikes, version) "+
-			"VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT DO NOTHING", t.Key, t.Count, t.Pending,
-			unix(t.WindowStart), unix(t.WaitUntil), t.Strikes)
+			"(key, count, pending, window_gen, window_start, wait_until, strikes, version) "+
+			"VALUES (?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT DO NOTHING", t.Key, t.Count, t.Pending,
+			t.Window, unix(t.WindowStart), unix(t.WaitUntil), t.Strikes)
 	} else {
-		n, err = s.exec(ctx, "UPDATE throttles SET count = ?, pending = ?, window_start = ?, "+
-			"wait_until = ?, strikes = ?, version = ? WHERE key = ? AND version = ?", t.Count,
-			t.Pending, unix(t.WindowStart), unix(t.WaitUntil), t.Strikes, t.Version, t.Key,
-			t.Version-1)
+		n, err = s.exec(ctx, "UPDATE throttles SET count = ?, pending = ?, window_gen = ?, "+
+			"window_start = ?, wait_until = ?, strikes = ?, version = ? "+
+			"WHERE key = ? AND version = ?", t.Count, t.Pending, t.Window, unix(t.WindowStart),
+			unix(t.WaitUntil), t.Strikes, t.Version, t.Key, t.Version-1)
 	}
 	if err != nil {
 		return false, fmt.Errorf("store: swap throttle: %w", err)
@@ -80,20 +82,21 @@ func (s *Store) SwapThrottle(ctx context.Context, t auth.Throttle) (bool, error)
 
 // TakeThrottle counts one attempt against key in a single statement, when
 // counting is all the attempt needs: the key is not waiting, and its window
-// has room or has passed (a passed window starts again at now, with this
-// attempt in it and no other pending). It reports false and changes nothing
-// otherwise, and the caller decides with Throttle and SwapThrottle, where
-// the policy for starting a wait lives. n must be at least 1. With pending,
-// the attempt is also counted as pending, until SettleThrottles or
+// has room or has passed (a passed window starts again at now, as the next
+// window, with this attempt in it and no other pending). It reports the
+// window the place was taken in, or false and changes nothing otherwise;
+// the caller then decides with Throttle and SwapThrottle, where the policy
+// for starting a wait lives. n must be at least 1. With pending, the
+// attempt is also counted as pending, until SettleThrottles or
 // RefundThrottles.
 //
 // One statement where the compare-and-swap takes two round trips: a
 // sign-in takes places on two keys and gives both back, and on PostgreSQL
 // those were eight of its statements.
 func (s *Store) TakeThrottle(ctx context.Context, key string, n int, window time.Duration,
-	now time.Time, pending bool) (bool, error) {
+	now time.Time, pending bool) (gen int64, ok bool, err error) {
 	if n < 1 {
-		return false, fmt.Errorf("store: take throttle: limit %d below 1", n)
+		return 0, false, fmt.Errorf("store: take throttle: limit %d below 1", n)
 	}
 	p := 0
 	if pending {
@@ -103,48 +106,58 @@ func (s *Store) TakeThrottle(ctx context.Context, key string, n int, window time
 	// in whole seconds, window_start <= cut is exactly the Go policy's
 	// now - start >= window. Likewise wait_until <= now is "not waiting".
 	at, cut := now.Unix(), now.Add(-window).Unix()
-	rows, err := s.exec(ctx, "INSERT INTO throttles "+
-		"(key, count, pending, window_start, wait_until, strikes, version) "+
-		"VALUES (?, 1, ?, ?, 0, 0, 1) "+
+	err = s.write.QueryRowContext(ctx, s.q("INSERT INTO throttles "+
+		"(key, count, pending, window_gen, window_start, wait_until, strikes, version) "+
+		"VALUES (?, 1, ?, 1, ?, 0, 0, 1) "+
 		"ON CONFLICT (key) DO UPDATE SET "+
 		"count = CASE WHEN throttles.window_start <= ? THEN 1 ELSE throttles.count + 1 END, "+
 		"pending = CASE WHEN throttles.window_start <= ? THEN ? "+
 		"ELSE throttles.pending + ? END, "+
+		"window_gen = CASE WHEN throttles.window_start <= ? THEN throttles.window_gen + 1 "+
+		"ELSE throttles.window_gen END, "+
 		"window_start = CASE WHEN throttles.window_start <= ? THEN ? "+
 		"ELSE throttles.window_start END, "+
 		"version = throttles.version + 1 "+
 		"WHERE throttles.wait_until <= ? AND "+
-		"(throttles.window_start <= ? OR throttles.count < ?)",
-		key, p, at, cut, cut, p, p, cut, at, at, cut, n)
-	if err != nil {
-		return false, fmt.Errorf("store: take throttle: %w", err)
+		"(throttles.window_start <= ? OR throttles.count < ?) "+
+		"RETURNING window_gen"),
+		key, p, at, cut, cut, p, p, cut, cut, at, at, cut, n).Scan(&gen)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
 	}
-	return rows == 1, nil
+	if err != nil {
+		return 0, false, fmt.Errorf("store: take throttle: %w", err)
+	}
+	return gen, true, nil
 }
 
-// RefundThrottles gives back one pending attempt on each of keys: it is
-// no longer counted at all. Each key is its own statement: one UPDATE of
-// several rows locks them in the order the plan visits them, which on
-// PostgreSQL follows where the rows lie on disk, and two refunds of the
-// same two keys then deadlocked.
-func (s *Store) RefundThrottles(ctx context.Context, keys ...string) error {
-	for _, key := range keys {
+// RefundThrottles gives back each pending place, if its window is still
+// the key's: it is no longer counted at all. A place of a window that has
+// passed or ended in a wait is gone with it; giving it back to the next
+// window would free a place there that no attempt of that window took.
+// Each place is its own statement: one UPDATE of several rows locks them
+// in the order the plan visits them, which on PostgreSQL follows where the
+// rows lie on disk, and two refunds of the same two keys then deadlocked.
+func (s *Store) RefundThrottles(ctx context.Context, places ...auth.Place) error {
+	for _, pl := range places {
 		if _, err := s.exec(ctx, "UPDATE throttles SET count = count - 1, "+
 			"pending = CASE WHEN pending > 0 THEN pending - 1 ELSE 0 END, "+
-			"version = version + 1 WHERE key = ? AND count > 0", key); err != nil {
+			"version = version + 1 WHERE key = ? AND window_gen = ? AND count > 0",
+			pl.Key, pl.Window); err != nil {
 			return fmt.Errorf("store: refund throttles: %w", err)
 		}
 	}
 	return nil
 }
 
-// SettleThrottles records that a pending attempt on each of keys failed: it
-// stays counted, and is no longer pending. One statement per key, for the
-// reason RefundThrottles gives.
-func (s *Store) SettleThrottles(ctx context.Context, keys ...string) error {
-	for _, key := range keys {
+// SettleThrottles records that the attempt of each pending place failed:
+// it stays counted, and is no longer pending. Like RefundThrottles, only in
+// the place's own window, one statement per place.
+func (s *Store) SettleThrottles(ctx context.Context, places ...auth.Place) error {
+	for _, pl := range places {
 		if _, err := s.exec(ctx, "UPDATE throttles SET pending = pending - 1, "+
-			"version = version + 1 WHERE key = ? AND pending > 0", key); err != nil {
+			"version = version + 1 WHERE key = ? AND window_gen = ? AND pending > 0",
+			pl.Key, pl.Window); err != nil {
 			return fmt.Errorf("store: settle throttles: %w", err)
 		}
 	}

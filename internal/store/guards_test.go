@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -188,7 +189,7 @@ func TestTakeThrottle(t *testing.T) {
 
 		take := func(name string, at time.Time, want bool) {
 			t.Helper()
-			if ok, err := st.TakeThrottle(ctx, key, n, window, at, false); err != nil || ok != want {
+			if _, ok, err := st.TakeThrottle(ctx, key, n, window, at, false); err != nil || ok != want {
 				t.Errorf("%s: TakeThrottle: got %t, %v; want %t", name, ok, err, want)
 			}
 		}
@@ -202,31 +203,32 @@ func TestTakeThrottle(t *testing.T) {
 
 		// A fraction of a second is cut off, as every stored time is.
 		take("new key", t0.Add(400*time.Millisecond), true)
-		state("new key", auth.Throttle{Count: 1, WindowStart: t0, Version: 1})
+		state("new key", auth.Throttle{Count: 1, Window: 1, WindowStart: t0, Version: 1})
 		take("second", t0.Add(10*time.Second), true)
 		take("third", t0.Add(20*time.Second), true)
 		take("window full", t0.Add(30*time.Second), false)
-		state("window full", auth.Throttle{Count: 3, WindowStart: t0, Version: 3})
+		state("window full", auth.Throttle{Count: 3, Window: 1, WindowStart: t0, Version: 3})
 		take("window full, its last instant", t0.Add(window-time.Nanosecond), false)
 		take("window passed", t0.Add(window), true)
-		state("window passed", auth.Throttle{Count: 1, WindowStart: t0.Add(window), Version: 4})
+		state("window passed", auth.Throttle{Count: 1, Window: 2, WindowStart: t0.Add(window),
+			Version: 4})
 
 		// A wait the caller started, with strikes, holds until its end,
 		// whatever the window; the count goes on after it, and the strikes
 		// are left for the caller's policy.
 		wait := t0.Add(5 * time.Minute)
-		if ok, err := st.SwapThrottle(ctx, auth.Throttle{Key: key, WindowStart: t0.Add(window),
-			WaitUntil: wait, Strikes: 2, Version: 5}); err != nil || !ok {
+		if ok, err := st.SwapThrottle(ctx, auth.Throttle{Key: key, Window: 3,
+			WindowStart: t0.Add(window), WaitUntil: wait, Strikes: 2, Version: 5}); err != nil || !ok {
 			t.Fatalf("SwapThrottle: %t, %v", ok, err)
 		}
 		take("waiting", wait.Add(-time.Nanosecond), false)
-		state("waiting", auth.Throttle{WindowStart: t0.Add(window), WaitUntil: wait,
+		state("waiting", auth.Throttle{Window: 3, WindowStart: t0.Add(window), WaitUntil: wait,
 			Strikes: 2, Version: 5})
 		take("wait over", wait, true)
-		state("wait over", auth.Throttle{Count: 1, WindowStart: wait, WaitUntil: wait,
+		state("wait over", auth.Throttle{Count: 1, Window: 4, WindowStart: wait, WaitUntil: wait,
 			Strikes: 2, Version: 6})
 
-		if ok, err := st.TakeThrottle(ctx, "other", 0, window, t0, false); err == nil || ok {
+		if _, ok, err := st.TakeThrottle(ctx, "other", 0, window, t0, false); err == nil || ok {
 			t.Errorf("limit 0: got %t, %v; want an error", ok, err)
 		}
 		if th, err := st.Throttle(ctx, "other"); err != nil || th.Version != 0 {
@@ -241,7 +243,7 @@ func TestTakeThrottle(t *testing.T) {
 		storetest.Race(casWorkers, func(i int) {
 			for j := range casIncrements {
 				k := i*casIncrements + j
-				took[k], errs[k] = st.TakeThrottle(ctx, raceKey, limit, window, t0, false)
+				_, took[k], errs[k] = st.TakeThrottle(ctx, raceKey, limit, window, t0, false)
 			}
 		})
 		count := 0
@@ -261,20 +263,23 @@ func TestTakeThrottle(t *testing.T) {
 	})
 }
 
-// TestRefundThrottles: a refund takes one off each key that has a count,
-// leaves other keys alone and never goes below zero.
+// TestRefundThrottles: a refund takes one off each key that has a count in
+// the place's window, leaves other keys and other windows alone and never
+// goes below zero.
 func TestRefundThrottles(t *testing.T) {
 	storetest.EachDialect(t, func(t *testing.T, dialect string) {
 		st := storetest.Open(t, dialect)
 		ctx := t.Context()
 		for key, count := range map[string]int{"a": 2, "b": 1, "c": 5} {
-			if ok, err := st.SwapThrottle(ctx, auth.Throttle{Key: key, Count: count,
+			if ok, err := st.SwapThrottle(ctx, auth.Throttle{Key: key, Count: count, Window: 4,
 				WindowStart: t0, Version: 1}); err != nil || !ok {
 				t.Fatalf("SwapThrottle %s: %t, %v", key, ok, err)
 			}
 		}
 		for range 2 {
-			if err := st.RefundThrottles(ctx, "a", "b", "unknown"); err != nil {
+			if err := st.RefundThrottles(ctx, auth.Place{Key: "a", Window: 4},
+				auth.Place{Key: "b", Window: 4}, auth.Place{Key: "c", Window: 3},
+				auth.Place{Key: "unknown", Window: 4}); err != nil {
 				t.Fatalf("RefundThrottles: %v", err)
 			}
 		}
@@ -314,14 +319,16 @@ func TestThrottlesTakenAndRefundedTogether(t *testing.T) {
 			// Half the workers name the keys the other way round.
 			mine := []string{keys[i%2], keys[1-i%2]}
 			for range rounds {
+				var places []auth.Place
 				for _, k := range mine {
-					ok, err := st.TakeThrottle(ctx, k, workers*rounds, time.Hour, t0, true)
+					gen, ok, err := st.TakeThrottle(ctx, k, workers*rounds, time.Hour, t0, true)
 					if err != nil || !ok {
 						errs[i] = fmt.Errorf("take %s: %t, %v", k, ok, err)
 						return
 					}
+					places = append(places, auth.Place{Key: k, Window: gen})
 				}
-				if err := st.RefundThrottles(ctx, mine...); err != nil {
+				if err := st.RefundThrottles(ctx, places...); err != nil {
 					errs[i] = err
 					return
 				}
@@ -358,6 +365,7 @@ func TestTakeThrottleMatchesPolicy(t *testing.T) {
 			n             int
 			window        time.Duration
 			count         int
+			gen           int64
 			start, waitTo time.Time // as stored: whole seconds, zero for none
 		}
 		keys := make([]*model, 4)
@@ -386,19 +394,20 @@ func TestTakeThrottleMatchesPolicy(t *testing.T) {
 			switch {
 			case k.waitTo.Sub(now) > 0:
 			case now.Sub(k.start) >= k.window:
-				want, k.count, k.start = true, 1, now.Truncate(time.Second)
+				want, k.count, k.start, k.gen = true, 1, now.Truncate(time.Second), k.gen+1
 			case k.count < k.n:
 				want, k.count = true, k.count+1
 			}
-			got, err := st.TakeThrottle(ctx, key, k.n, k.window, now, false)
-			if err != nil || got != want {
+			gen, got, err := st.TakeThrottle(ctx, key, k.n, k.window, now, false)
+			if err != nil || got != want || got && gen != k.gen {
 				t.Fatalf("step %d, %s at %v (limit %d per %v, %+v): got %t, %v; want %t",
 					step, key, now, k.n, k.window, *k, got, err, want)
 			}
 			th, err := st.Throttle(ctx, key)
-			if err != nil || th.Count != k.count || !th.WindowStart.Equal(k.start) {
-				t.Fatalf("step %d, %s: stored %+v, %v; want count %d from %v", step, key, th,
-					err, k.count, k.start)
+			if err != nil || th.Count != k.count || !th.WindowStart.Equal(k.start) ||
+				th.Window != k.gen {
+				t.Fatalf("step %d, %s: stored %+v, %v; want count %d from %v, window %d", step,
+					key, th, err, k.count, k.start, k.gen)
 			}
 		}
 	})
@@ -407,7 +416,8 @@ func TestTakeThrottleMatchesPolicy(t *testing.T) {
 // TestThrottlePending follows a limit's pending places: taken as pending,
 // a failure stays counted and stops being pending, a refund takes the
 // place off altogether, and neither goes below zero. A passed window
-// starts with only the new attempt pending.
+// starts with only the new attempt pending, and a place of the window
+// before is neither given back nor settled in it.
 func TestThrottlePending(t *testing.T) {
 	storetest.EachDialect(t, func(t *testing.T, dialect string) {
 		st := storetest.Open(t, dialect)
@@ -420,39 +430,45 @@ func TestThrottlePending(t *testing.T) {
 				t.Errorf("%s: got %+v, %v; want count %d, %d pending", name, th, err, count, pending)
 			}
 		}
-		for range 3 {
-			if ok, err := st.TakeThrottle(ctx, key, 10, window, t0, true); err != nil || !ok {
+		take := func(at time.Time, pending bool) auth.Place {
+			t.Helper()
+			gen, ok, err := st.TakeThrottle(ctx, key, 10, window, at, pending)
+			if err != nil || !ok {
 				t.Fatalf("take: %t, %v", ok, err)
 			}
+			return auth.Place{Key: key, Window: gen}
 		}
-		if ok, err := st.TakeThrottle(ctx, key, 10, window, t0, false); err != nil || !ok {
-			t.Fatalf("take: %t, %v", ok, err)
-		}
-		state("three pending and one not", 4, 3)
-		if err := st.SettleThrottles(ctx, key); err != nil {
-			t.Fatal(err)
-		}
-		state("one failed", 4, 2)
-		if err := st.RefundThrottles(ctx, key); err != nil {
-			t.Fatal(err)
-		}
-		state("one right", 3, 1)
-		for range 3 {
-			if err := st.SettleThrottles(ctx, key); err != nil {
+		do := func(f func(context.Context, ...auth.Place) error, places ...auth.Place) {
+			t.Helper()
+			if err := f(ctx, places...); err != nil {
 				t.Fatal(err)
 			}
 		}
+		p := take(t0, true)
+		take(t0, true)
+		take(t0, true)
+		take(t0, false)
+		state("three pending and one not", 4, 3)
+		do(st.SettleThrottles, p)
+		state("one failed", 4, 2)
+		do(st.RefundThrottles, p)
+		state("one right", 3, 1)
+		do(st.SettleThrottles, p, p, p)
 		state("settled more often than pending", 3, 0)
-		if err := st.RefundThrottles(ctx, key); err != nil {
-			t.Fatal(err)
-		}
+		do(st.RefundThrottles, p)
 		state("a refund with nothing pending", 2, 0)
-		if ok, err := st.TakeThrottle(ctx, key, 10, window, t0, true); err != nil || !ok {
-			t.Fatalf("take: %t, %v", ok, err)
-		}
-		if ok, err := st.TakeThrottle(ctx, key, 10, window, t0.Add(window), true); err != nil || !ok {
-			t.Fatalf("take in the next window: %t, %v", ok, err)
-		}
+
+		old := take(t0, true)
+		next := take(t0.Add(window), true)
 		state("the next window", 1, 1)
+		if next.Window != old.Window+1 {
+			t.Errorf("windows %d then %d, want the next one numbered one more", old.Window,
+				next.Window)
+		}
+		do(st.RefundThrottles, old)
+		do(st.SettleThrottles, old)
+		state("a place of the window before, given back and settled", 1, 1)
+		do(st.SettleThrottles, next)
+		state("this window's place settled", 1, 0)
 	})
 }
