@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -91,5 +92,33 @@ func TestAPIErrorFunnel(t *testing.T) {
 				t.Fatalf("got cause logged %v, want %v (logs %s)", got, tt.wantLog, logs)
 			}
 		})
+	}
+}
+
+// TestClientGoneIsNoServerError: a request cancelled because its client
+// hung up is answered, logged and counted as 499, not 500, and its cause
+// is no error in the log; the same error on a request still open answers
+// 500.
+func TestClientGoneIsNoServerError(t *testing.T) {
+	err := &auth.Error{Code: auth.CodeInternal, Message: "something went wrong",
+		Err: fmt.Errorf("login: %w", context.Canceled)}
+	for _, gone := range []bool{true, false} {
+		logs := &syncBuffer{}
+		s := &Server{log: slog.New(slog.NewJSONHandler(logs, nil))}
+		r := httptest.NewRequest("POST", "/api/v1/login", nil)
+		want := 500
+		if gone {
+			ctx, cancel := context.WithCancel(r.Context())
+			cancel()
+			r, want = r.WithContext(ctx), 499
+		}
+		w := httptest.NewRecorder()
+		s.apiError(w, r, err)
+		if w.Code != want {
+			t.Errorf("client gone %t: status %d, want %d", gone, w.Code, want)
+		}
+		if gone && strings.Contains(logs.String(), `"level":"ERROR"`) {
+			t.Errorf("client gone: logged as an error (%s)", logs)
+		}
 	}
 }

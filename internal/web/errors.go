@@ -16,6 +16,10 @@ import (
 // a body that did not fit.
 const codeTooLarge auth.Code = "request_too_large"
 
+// statusClientClosed is the status logged and counted for a request whose
+// client hung up before the answer: nginx's 499, which no client sees.
+const statusClientClosed = 499
+
 // internalMessage is all a customer learns of an unexpected failure.
 const internalMessage = "internal error"
 
@@ -68,6 +72,14 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) failure
 	if errors.As(err, &tooLarge) {
 		return failure{Status: http.StatusRequestEntityTooLarge, Code: codeTooLarge,
 			Message: "the request is too large"}
+	}
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		// The client went away: nobody reads the answer, and it is no
+		// fault of the server's, which a 500 would tell the access log
+		// and the metrics.
+		s.logCause(r, slog.LevelInfo, err)
+		return failure{Status: statusClientClosed, Code: auth.CodeInternal,
+			Message: "the request was cancelled"}
 	}
 	var ae *auth.Error
 	if !errors.As(err, &ae) || statusOf(ae.Code) == http.StatusInternalServerError {
