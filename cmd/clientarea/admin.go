@@ -21,8 +21,11 @@ import (
 
 type adminCommand struct {
 	name, summary string
-	// flags adds the command's own flags; run gets the opened app.
-	flags func(fs *flag.FlagSet) func(ctx context.Context, a *app, s sys) error
+	// flags adds the command's own flags. run gets the opened app; check,
+	// when there is one, looks at the input first, so that a mistake in it
+	// opens, and so creates, nothing.
+	flags func(fs *flag.FlagSet) (run func(ctx context.Context, a *app, s sys) error,
+		check func(s sys) error)
 	// required are flags that must not be empty, checked before the
 	// installation is opened, so that a forgotten one creates nothing.
 	required []string
@@ -57,7 +60,7 @@ func admin(ctx context.Context, args []string, s sys) error {
 			continue
 		}
 		fs := flagSet("admin "+c.name, s)
-		do := c.flags(fs)
+		do, check := c.flags(fs)
 		own := map[string]bool{}
 		fs.VisitAll(func(f *flag.Flag) { own[f.Name] = true })
 		fs.Usage = func() { commandUsage(fs, "admin "+c.name, c.summary, own, s.stderr) }
@@ -71,6 +74,11 @@ func admin(ctx context.Context, args []string, s sys) error {
 		for _, name := range c.required {
 			if fs.Lookup(name).Value.String() == "" {
 				return fmt.Errorf("--%s is required", name)
+			}
+		}
+		if check != nil {
+			if err := check(s); err != nil {
+				return err
 			}
 		}
 		warnNewInstall(cfg, s)
@@ -108,14 +116,21 @@ func commandUsage(fs *flag.FlagSet, name, summary string, own map[string]bool, w
 		"from flags,\nCLIENTAREA_ variables or the --config file; `clientarea serve --help` lists them.")
 }
 
-func createUser(fs *flag.FlagSet) func(context.Context, *app, sys) error {
+func createUser(fs *flag.FlagSet) (func(context.Context, *app, sys) error, func(sys) error) {
 	email := fs.String("email", "", "e-mail address of the new account (required)")
 	isAdmin := fs.Bool("admin", false, "make a member of support staff")
-	return func(ctx context.Context, a *app, s sys) error {
-		pw, err := readPassword(s)
-		if err != nil {
+	var pw string
+	check := func(s sys) error {
+		if _, err := auth.NormalizeEmail(*email); err != nil {
+			return userError(err)
+		}
+		var err error
+		if pw, err = readPassword(s); err != nil {
 			return err
 		}
+		return userError(auth.CheckPassword(pw))
+	}
+	return func(ctx context.Context, a *app, s sys) error {
 		role := auth.RoleCustomer
 		if *isAdmin {
 			role = auth.RoleAdmin
@@ -129,7 +144,7 @@ func createUser(fs *flag.FlagSet) func(context.Context, *app, sys) error {
 			fmt.Fprintln(s.stdout, "support staff must turn on 2FA before the admin pages open")
 		}
 		return nil
-	}
+	}, check
 }
 
 // readPassword takes the first line of standard input, so that the
@@ -142,7 +157,7 @@ func readPassword(s sys) (string, error) {
 	return strings.TrimRight(line, "\r\n"), nil
 }
 
-func reset2FA(fs *flag.FlagSet) func(context.Context, *app, sys) error {
+func reset2FA(fs *flag.FlagSet) (func(context.Context, *app, sys) error, func(sys) error) {
 	email := fs.String("email", "", "the customer's e-mail address (required)")
 	reason := fs.String("reason", "", "how the customer's identity was verified (required)")
 	operator := fs.String("operator", "", "who resets (default: the system user)")
@@ -158,7 +173,7 @@ func reset2FA(fs *flag.FlagSet) func(context.Context, *app, sys) error {
 		fmt.Fprintf(s.stdout, "2FA of %s was reset by %s; the customer was e-mailed\n",
 			strings.ToLower(strings.TrimSpace(*email)), who)
 		return nil
-	}
+	}, nil
 }
 
 func systemUser() string {
@@ -181,7 +196,7 @@ func userError(err error) error {
 	return err
 }
 
-func backup(fs *flag.FlagSet) func(context.Context, *app, sys) error {
+func backup(fs *flag.FlagSet) (func(context.Context, *app, sys) error, func(sys) error) {
 	to := fs.String("to", "", "file to write (must not exist; required)")
 	return func(ctx context.Context, a *app, s sys) error {
 		if _, err := os.Stat(*to); err == nil {
@@ -193,10 +208,10 @@ func backup(fs *flag.FlagSet) func(context.Context, *app, sys) error {
 		fmt.Fprintf(s.stdout, "backup written to %s (the sealing key is not in it: keep %s too)\n",
 			*to, keyFilePath(a.cfg))
 		return nil
-	}
+	}, nil
 }
 
-func migrateTo(fs *flag.FlagSet) func(context.Context, *app, sys) error {
+func migrateTo(fs *flag.FlagSet) (func(context.Context, *app, sys) error, func(sys) error) {
 	var target string
 	fs.StringVar(&target, "to", "", "postgres:// URL of the empty target database")
 	return func(ctx context.Context, a *app, s sys) error {
@@ -217,7 +232,7 @@ func migrateTo(fs *flag.FlagSet) func(context.Context, *app, sys) error {
 		fmt.Fprintln(s.stdout, "copied; start every instance with --database-url set to the "+
 			"target and CLIENTAREA_SECRET_KEY set to the key in "+keyFilePath(a.cfg))
 		return nil
-	}
+	}, nil
 }
 
 const migrateSummary = "bring the database schema up to date and exit"
@@ -251,7 +266,7 @@ func migrate(ctx context.Context, args []string, s sys) error {
 // grace period and a second pass for anything sealed meanwhile with the
 // old key, drops the old key. With CLIENTAREA_SECRET_KEY the operator has
 // already put the new key first on every instance; this re-encrypts.
-func rotateKey(fs *flag.FlagSet) func(context.Context, *app, sys) error {
+func rotateKey(fs *flag.FlagSet) (func(context.Context, *app, sys) error, func(sys) error) {
 	grace := fs.Duration("grace", 5*time.Second, "time for running servers to see the new key")
 	return func(ctx context.Context, a *app, s sys) error {
 		fk, fromFile := a.keys.(*seal.FileKeyring)
@@ -291,7 +306,7 @@ func rotateKey(fs *flag.FlagSet) func(context.Context, *app, sys) error {
 		}
 		fmt.Fprintf(s.stdout, "re-encrypted secrets: %d, now under key %s\n", n, ring.Primary().ID())
 		return nil
-	}
+	}, nil
 }
 
 // reseal re-encrypts every credential not yet under ring's primary key.

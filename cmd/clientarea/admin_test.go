@@ -152,23 +152,27 @@ func TestAdminWarnsOfNewInstall(t *testing.T) {
 	}
 }
 
-// TestAdminRequiredFlagsFirst: a command missing a required flag says so
-// before it opens the installation, so an empty folder stays empty.
+// TestAdminRequiredFlagsFirst: a command missing a required flag, or given
+// input it would refuse, says so before it opens the installation, so an
+// empty folder stays empty.
 func TestAdminRequiredFlagsFirst(t *testing.T) {
 	for _, tt := range []struct {
-		args []string
-		want string
+		args        []string
+		stdin, want string
 	}{
-		{[]string{"create-user"}, "--email is required"},
-		{[]string{"reset-2fa", "--email", "a@example.com"}, "--reason is required"},
-		{[]string{"backup"}, "--to is required"},
-		{[]string{"migrate-to", "--to", ""}, "--to is required"},
+		{[]string{"create-user"}, "a long staff password\n", "--email is required"},
+		{[]string{"create-user", "--email", "not an address"}, "a long staff password\n",
+			"e-mail"},
+		{[]string{"create-user", "--email", "staff@example.com"}, "short\n", "password"},
+		{[]string{"create-user", "--email", "staff@example.com"}, "", "standard input"},
+		{[]string{"reset-2fa", "--email", "a@example.com"}, "", "--reason is required"},
+		{[]string{"backup"}, "", "--to is required"},
+		{[]string{"migrate-to", "--to", ""}, "", "--to is required"},
 	} {
-		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+		t.Run(strings.Join(tt.args, " ")+" "+strings.TrimSpace(tt.stdin), func(t *testing.T) {
 			fresh := t.TempDir()
 			args := append([]string{"admin"}, tt.args...)
-			code, _, stderr := runCLIWithInput("a long staff password\n",
-				append(args, "--data", fresh)...)
+			code, _, stderr := runCLIWithInput(tt.stdin, append(args, "--data", fresh)...)
 			if code == 0 || !strings.Contains(stderr, tt.want) {
 				t.Errorf("exit %d, stderr %q; want a failure saying %q", code, stderr, tt.want)
 			}
