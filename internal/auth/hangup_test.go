@@ -9,6 +9,7 @@ import (
 
 	"github.com/clientarea/clientarea/internal/auth"
 	"github.com/clientarea/clientarea/internal/oathtool"
+	"github.com/clientarea/clientarea/internal/store"
 	"github.com/clientarea/clientarea/internal/storetest"
 )
 
@@ -109,17 +110,23 @@ func (h *hangUpStore) RefundThrottles(ctx context.Context, places ...auth.Place)
 	return h.Store.RefundThrottles(ctx, places...)
 }
 
-func newHangUpEnv(t *testing.T, dialect string, atLookup bool) (*env, *hangUpStore) {
+// newWrappedEnv is newEnv with the service on wrap, a store around real.
+func newWrappedEnv(t *testing.T, real *store.Store, wrap auth.Store) *env {
 	t.Helper()
-	real := storetest.Open(t, dialect)
-	st := &hangUpStore{Store: real, atLookup: atLookup}
 	clock := storetest.NewClock(t0)
-	cfg, outbox := storetest.Config(t, st, clock.Now)
+	cfg, outbox := storetest.Config(t, wrap, clock.Now)
 	svc, err := auth.NewService(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, st: real, svc: svc, clock: clock, outbox: outbox, rand: &pinnedRand{}}, st
+	return &env{t: t, st: real, svc: svc, clock: clock, outbox: outbox, rand: &pinnedRand{}}
+}
+
+func newHangUpEnv(t *testing.T, dialect string, atLookup bool) (*env, *hangUpStore) {
+	t.Helper()
+	real := storetest.Open(t, dialect)
+	st := &hangUpStore{Store: real, atLookup: atLookup}
+	return newWrappedEnv(t, real, st), st
 }
 
 // accountBudgetLeft asserts that the account still has room for exactly
@@ -210,13 +217,7 @@ func newHoldEnv(t *testing.T, dialect string) (*env, *holdAtLookup) {
 	t.Helper()
 	real := storetest.Open(t, dialect)
 	st := &holdAtLookup{Store: real, release: make(chan struct{})}
-	clock := storetest.NewClock(t0)
-	cfg, outbox := storetest.Config(t, st, clock.Now)
-	svc, err := auth.NewService(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &env{t: t, st: real, svc: svc, clock: clock, outbox: outbox, rand: &pinnedRand{}}, st
+	return newWrappedEnv(t, real, st), st
 }
 
 // TestRightPasswordsAtOnce: more right passwords for one account than its
