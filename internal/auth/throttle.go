@@ -40,8 +40,8 @@ func (p Policy) perIPHourly() limit {
 // gives its place back with refund, so only failures use up the budget.
 // started reports that this call began a wait, for the security log.
 //
-// With pending, the attempt's place stays pending until refund or settle
-// says how it ended. A window full of places some of which are pending is
+// With pending, the attempt's place stays pending until refund or
+// countFailure says how it ended. A window full of places some of which are pending is
 // not yet full of failures: the attempt is refused for a second, as busy,
 // and no wait starts. Without it, eleven right passwords sent at once
 // started the account's wait, as if the first ten had been wrong.
