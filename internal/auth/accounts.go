@@ -73,7 +73,8 @@ func (s *Service) SignUp(ctx context.Context, email, pw string, m Meta) error {
 	if err := CheckPassword(pw); err != nil {
 		return err
 	}
-	if _, _, err := s.take(ctx, "signup-ip:"+addressKey(m.IP), s.policy.perIPHourly(), false); err != nil {
+	key := "signup-ip:" + addressKey(m.IP)
+	if _, _, err := s.take(ctx, key, s.policy.perIPHourly(), false); err != nil {
 		return err
 	}
 	hash, err := s.hasher.Hash(ctx, pw)
@@ -245,12 +246,18 @@ func (s *Service) attemptPassword(ctx context.Context, email, pw string, m Meta)
 		s.refund(held, ip)
 		return Account{}, err
 	}
+	wrong := false
+	defer func() {
+		// Deferred, so that a check that panics gives its places back too
+		// instead of leaving them pending for the rest of their window.
+		if wrong {
+			s.countFailure(held, ip, account)
+		} else {
+			s.refund(held, ip, account)
+		}
+	}()
 	a, err := s.checkPassword(ctx, email, pw)
-	if ErrorCode(err) == CodeInvalidCredentials {
-		s.countFailure(held, ip, account)
-	} else {
-		s.refund(held, ip, account)
-	}
+	wrong = ErrorCode(err) == CodeInvalidCredentials
 	return a, err
 }
 

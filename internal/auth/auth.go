@@ -144,7 +144,8 @@ type FactorGuard struct {
 	Version int64
 }
 
-// Throttle is a fixed-window counter of failures for one key.
+// Throttle is a fixed-window counter of one key's failures and of its
+// attempts still being checked.
 type Throttle struct {
 	Key string
 	// Count is the attempts of the window that failed or are still being

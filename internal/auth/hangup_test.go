@@ -115,11 +115,13 @@ func newWrappedEnv(t *testing.T, real *store.Store, wrap auth.Store) *env {
 	t.Helper()
 	clock := storetest.NewClock(t0)
 	cfg, outbox := storetest.Config(t, wrap, clock.Now)
+	r := &pinnedRand{}
+	cfg.Rand = r
 	svc, err := auth.NewService(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, st: real, svc: svc, clock: clock, outbox: outbox, rand: &pinnedRand{}}
+	return &env{t: t, st: real, svc: svc, clock: clock, outbox: outbox, rand: r}
 }
 
 func newHangUpEnv(t *testing.T, dialect string, atLookup bool) (*env, *hangUpStore) {
@@ -222,7 +224,7 @@ func newHoldEnv(t *testing.T, dialect string) (*env, *holdAtLookup) {
 
 // TestRightPasswordsAtOnce: more right passwords for one account than its
 // limit has places, all at once. While the first ten are being checked,
-// the rest are refused for a second, as busy; none of it is a failure, so
+// the rest are refused for a second (429); none of it is a failure, so
 // no wait starts, nothing goes into the security log, and afterwards the
 // account has every place.
 func TestRightPasswordsAtOnce(t *testing.T) {
@@ -315,5 +317,86 @@ func TestPlacesStayInTheirWindow(t *testing.T) {
 			}
 		}
 		wantCode(t, guess(21), auth.CodeThrottled)
+	})
+}
+
+// TestPendingThenFailed: with nine failures and a tenth attempt still being
+// checked, the account's window is full but not of failures: the next
+// attempt is refused for a second and starts no wait. Once the tenth
+// proves wrong, the next one starts the wait.
+func TestPendingThenFailed(t *testing.T) {
+	storetest.EachDialect(t, func(t *testing.T, dialect string) {
+		e, st := newHoldEnv(t, dialect)
+		a := e.account("pending-then-failed@example.com")
+		addr := 0
+		next := func() auth.Meta { addr++; return meta(fmt.Sprintf("198.51.100.%d", addr)) }
+		for range 9 {
+			_, err := e.svc.Login(t.Context(), a.Email, "wrong password", next())
+			wantCode(t, err, auth.CodeInvalidCredentials)
+		}
+		st.holdNext.Store(1)
+		tenth := make(chan error, 1)
+		go func() {
+			_, err := e.svc.Login(context.Background(), a.Email, "wrong password", next())
+			tenth <- err
+		}()
+		for deadline := time.Now().Add(10 * time.Second); st.held.Load() < 1; {
+			if time.Now().After(deadline) {
+				t.Fatal("the tenth attempt never reached the password check")
+			}
+			time.Sleep(time.Millisecond)
+		}
+		_, err := e.svc.Login(t.Context(), a.Email, pw, next())
+		if got := wantCode(t, err, auth.CodeThrottled).RetryAfter; got != time.Second {
+			t.Errorf("while the tenth is checked: refused for %v, want 1s", got)
+		}
+		close(st.release)
+		wantCode(t, <-tenth, auth.CodeInvalidCredentials)
+		_, err = e.svc.Login(t.Context(), a.Email, pw, next())
+		if got := wantCode(t, err, auth.CodeThrottled).RetryAfter; got != 30*time.Second {
+			t.Errorf("after ten failures: refused for %v, want the first wait, 30s", got)
+		}
+	})
+}
+
+// panicAtLookup is the real store, except that a password check's account
+// lookup panics while armed.
+type panicAtLookup struct {
+	auth.Store
+	armed atomic.Bool
+}
+
+func (p *panicAtLookup) AccountByEmail(ctx context.Context, email string) (auth.Account, error) {
+	if p.armed.Load() {
+		panic("the check broke")
+	}
+	return p.Store.AccountByEmail(ctx, email)
+}
+
+// TestPanicKeepsNoPlace: a password check that panics (the web layer
+// answers 500 and the server goes on) gives its places back rather than
+// leaving them pending for the rest of the window.
+func TestPanicKeepsNoPlace(t *testing.T) {
+	storetest.EachDialect(t, func(t *testing.T, dialect string) {
+		real := storetest.Open(t, dialect)
+		st := &panicAtLookup{Store: real}
+		e := newWrappedEnv(t, real, st)
+		a := e.account("panics@example.com")
+		addr := 0
+		next := func() auth.Meta { addr++; return meta(fmt.Sprintf("198.51.100.%d", addr)) }
+		st.armed.Store(true)
+		for i := range 12 {
+			func() {
+				defer func() {
+					if recover() == nil {
+						t.Fatalf("attempt %d was refused before its check: the places of "+
+							"the ones that panicked were not given back", i+1)
+					}
+				}()
+				e.svc.Login(t.Context(), a.Email, pw, next())
+			}()
+		}
+		st.armed.Store(false)
+		accountBudgetLeft(t, e, a.Email, 10, next)
 	})
 }

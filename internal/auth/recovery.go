@@ -210,7 +210,8 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string, m Meta
 	if err != nil {
 		return err
 	}
-	if _, _, err := s.take(ctx, "reset-ip:"+addressKey(m.IP), s.policy.perIPHourly(), false); err != nil {
+	key := "reset-ip:" + addressKey(m.IP)
+	if _, _, err := s.take(ctx, key, s.policy.perIPHourly(), false); err != nil {
 		return err
 	}
 	a, err := s.store.AccountByEmail(ctx, norm)

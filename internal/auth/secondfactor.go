@@ -272,7 +272,8 @@ func (s *Service) settle(ctx context.Context, a Account, t *factorTx, m Meta) er
 		// codes flood the customer's mailbox.
 		key := "replay-notice:" + strconv.FormatInt(a.ID, 10)
 		if t.warnReplay {
-			if _, _, err := s.take(ctx, key, limit{1, time.Hour, time.Hour, time.Hour}, false); err == nil {
+			hourly := limit{1, time.Hour, time.Hour, time.Hour}
+			if _, _, err := s.take(ctx, key, hourly, false); err == nil {
 				s.notify(ctx, a, mail.CodeReplayed, m, mail.NoticeData{})
 			}
 		}

@@ -13,9 +13,9 @@ const casAttempts = 16
 
 var errContended = &Error{Code: CodeBusy, Message: "the server is busy, try again in a moment"}
 
-// limit is one throttle: at most n attempts in a window; the attempt after
-// them is refused and starts a wait of base, doubled for every earlier wait
-// (strike) within a day, up to max.
+// limit is one throttle: at most n attempts in a window. Once n have
+// failed, the attempt after them is refused and starts a wait of base,
+// doubled for every earlier wait (strike) within a day, up to max.
 type limit struct {
 	n                 int
 	window, base, max time.Duration
@@ -34,21 +34,23 @@ func (p Policy) perIPHourly() limit {
 }
 
 // take counts an attempt against key before the attempt is made. Counting
-// first, with compare-and-swap, is what makes the limit hold against
-// requests sent at the same moment: each takes one of the n places or is
-// refused, however many arrive together. An attempt that turns out right
-// gives its place back with refund, so only failures use up the budget.
-// started reports that this call began a wait, for the security log.
+// first, each count a single conditional write, is what makes the limit
+// hold against requests sent at the same moment: each takes one of the n
+// places or is refused, however many arrive together. An attempt that
+// turns out right gives its place back with refund, so only failures use
+// up the budget. started reports that this call began a wait, for the
+// security log.
 //
 // With pending, the attempt's place stays pending until refund or
-// countFailure says how it ended. A window full of places some of which are pending is
-// not yet full of failures: the attempt is refused for a second, as busy,
-// and no wait starts. Without it, eleven right passwords sent at once
-// started the account's wait, as if the first ten had been wrong.
+// countFailure says how it ended. A window full of places some of which
+// are pending is not yet full of failures: the attempt is refused for a
+// second (429, like any throttled attempt) and no wait starts. Without
+// it, eleven right passwords sent at once started the account's wait, as
+// if the first ten had been wrong.
 //
 // Most attempts only add one to a count, which the store does in one
-// statement; the compare-and-swap below is for the rest, which start a
-// wait, are refused, or lose a race to one that does.
+// statement; the compare-and-swap below decides the rest, which the store
+// refused: a window that is full, or a wait that runs.
 func (s *Service) take(ctx context.Context, key string, l limit, pending bool) (place Place,
 	started bool, err error) {
 	if l.n > 0 {

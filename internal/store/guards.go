@@ -138,28 +138,33 @@ func (s *Store) TakeThrottle(ctx context.Context, key string, n int, window time
 // Each place is its own statement: one UPDATE of several rows locks them
 // in the order the plan visits them, which on PostgreSQL follows where the
 // rows lie on disk, and two refunds of the same two keys then deadlocked.
+//
+// A place that fails is reported and the others are still tried: a place
+// left pending refuses its key for the rest of the window.
 func (s *Store) RefundThrottles(ctx context.Context, places ...auth.Place) error {
+	var errs []error
 	for _, pl := range places {
 		if _, err := s.exec(ctx, "UPDATE throttles SET count = count - 1, "+
 			"pending = CASE WHEN pending > 0 THEN pending - 1 ELSE 0 END, "+
 			"version = version + 1 WHERE key = ? AND window_gen = ? AND count > 0",
 			pl.Key, pl.Window); err != nil {
-			return fmt.Errorf("store: refund throttles: %w", err)
+			errs = append(errs, fmt.Errorf("store: refund throttles: %w", err))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // SettleThrottles records that the attempt of each pending place failed:
 // it stays counted, and is no longer pending. Like RefundThrottles, only in
-// the place's own window, one statement per place.
+// the place's own window, one statement per place, every place tried.
 func (s *Store) SettleThrottles(ctx context.Context, places ...auth.Place) error {
+	var errs []error
 	for _, pl := range places {
 		if _, err := s.exec(ctx, "UPDATE throttles SET pending = pending - 1, "+
 			"version = version + 1 WHERE key = ? AND window_gen = ? AND pending > 0",
 			pl.Key, pl.Window); err != nil {
-			return fmt.Errorf("store: settle throttles: %w", err)
+			errs = append(errs, fmt.Errorf("store: settle throttles: %w", err))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
