@@ -737,7 +737,8 @@ func (f *floorHashers) close() {
 // else, by the faster way. The rate with one hash per core at once is
 // measured too, since cores share memory bandwidth and caches; the floor's
 // is the highest of the ways'.
-func (b *bencher) setFloor(ctx context.Context, f *floorHashers, before, after [][]time.Duration) error {
+func (b *bencher) setFloor(ctx context.Context, f *floorHashers,
+	before, after [][]time.Duration) error {
 	cores := runtime.NumCPU()
 	fl := &floorFigures{Cores: cores}
 	for i, w := range f.ways {

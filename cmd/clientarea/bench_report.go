@@ -153,7 +153,8 @@ func budget(r benchReport) []budgetLine {
 		out = append(out, budgetLine{line, want, got, holds})
 	}
 	if r.SignIn != nil && r.Floor != nil {
-		got := fmt.Sprintf("%.1f%% (%.1f/s of %.1f/s, one hash %s; %.0f%% of %.1f/s with all cores hashing)",
+		got := fmt.Sprintf("%.1f%% (%.1f/s of %.1f/s, one hash %s; "+
+			"%.0f%% of %.1f/s with all cores hashing)",
 			100*r.SignIn.OfFloor, r.SignIn.PerSecond, r.Floor.PerSecond, r.Floor.Way,
 			100*r.SignIn.OfParallel, r.Floor.ParallelPerSecond)
 		for _, w := range r.Floor.Ways {
