@@ -30,14 +30,7 @@ func newHookEnv(t *testing.T, dialect string) (*env, *hookClock) {
 	t.Helper()
 	st := storetest.Open(t, dialect)
 	hc := &hookClock{Clock: storetest.NewClock(t0)}
-	cfg, outbox := storetest.Config(t, st, hc.Now)
-	r := &pinnedRand{}
-	cfg.Rand = r
-	svc, err := auth.NewService(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &env{t: t, st: st, svc: svc, clock: hc.Clock, outbox: outbox, rand: r}, hc
+	return newEnvOn(t, st, st, hc.Clock, hc.Now), hc
 }
 
 // TestGuessCountedWhenSenderLeavesMidCheck: the sender hangs up while its
@@ -114,14 +107,7 @@ func (h *hangUpStore) RefundThrottles(ctx context.Context, places ...auth.Place)
 func newWrappedEnv(t *testing.T, real *store.Store, wrap auth.Store) *env {
 	t.Helper()
 	clock := storetest.NewClock(t0)
-	cfg, outbox := storetest.Config(t, wrap, clock.Now)
-	r := &pinnedRand{}
-	cfg.Rand = r
-	svc, err := auth.NewService(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &env{t: t, st: real, svc: svc, clock: clock, outbox: outbox, rand: r}
+	return newEnvOn(t, real, wrap, clock, clock.Now)
 }
 
 func newHangUpEnv(t *testing.T, dialect string, atLookup bool) (*env, *hangUpStore) {

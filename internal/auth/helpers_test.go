@@ -49,14 +49,23 @@ func newEnv(t *testing.T, dialect string) *env {
 	t.Helper()
 	st := storetest.Open(t, dialect)
 	clock := storetest.NewClock(t0)
-	cfg, outbox := storetest.Config(t, st, clock.Now)
+	return newEnvOn(t, st, st, clock, clock.Now)
+}
+
+// newEnvOn is the env of a service on the store wrap, which is real or a
+// wrapper around it, reading the time from now; clock is what the test
+// moves.
+func newEnvOn(t *testing.T, real *store.Store, wrap auth.Store, clock *storetest.Clock,
+	now func() time.Time) *env {
+	t.Helper()
+	cfg, outbox := storetest.Config(t, wrap, now)
 	r := &pinnedRand{}
 	cfg.Rand = r
 	svc, err := auth.NewService(cfg)
 	if err != nil {
 		t.Fatalf("NewService: %v", err)
 	}
-	return &env{t: t, st: st, svc: svc, clock: clock, outbox: outbox, rand: r}
+	return &env{t: t, st: real, svc: svc, clock: clock, outbox: outbox, rand: r}
 }
 
 // pinnedRand is crypto/rand, except that the bytes given to pin come out
