@@ -370,19 +370,26 @@ func (s *Service) RecoverySignIn(ctx context.Context, token, raw string, m Meta)
 // and, for a recovery code, that one was used.
 func (s *Service) completeSignIn(ctx context.Context, token string, recovery bool, m Meta,
 	check func(context.Context, *factorTx, Account, Meta) error) (string, *factorTx, error) {
-	// The session is looked up before the attempt's transaction, not in it:
-	// a session found idle or expired is deleted then, and that deletion must
-	// not be rolled back with the refused attempt. A session signed out in
-	// between is caught by the step-up, which replaces it only if it is still
-	// there. Detached like the attempt, so that a sender who hangs up cannot
-	// cut the lookup short halfway.
-	sess, a, err := s.halfSession(context.WithoutCancel(ctx), token)
-	if err != nil {
-		return "", nil, err
-	}
-	m.Session = sess.IDHash
-	var next string
+	// The session is looked up in the attempt's transaction, which on
+	// SQLite runs on the one writer: its page cache is warm, while a
+	// reader's is dropped whenever anything commits, so the lookup there
+	// cost a dozen page reads from disk. A session found ended is deleted
+	// only after the transaction, so that the deletion is not rolled back
+	// with the refused attempt.
+	var (
+		sess Session
+		a    Account
+		next string
+	)
 	t, err := s.attempt(ctx, recovery, func(ctx context.Context, t *factorTx) error {
+		var err error
+		if sess, a, err = t.s.findSession(ctx, token); err != nil {
+			return err
+		}
+		if sess.Stage != StagePassword {
+			return Errorf(CodeConflict, "already signed in")
+		}
+		m.Session = sess.IDHash
 		if err := check(ctx, t, a, m); err != nil || t.outcome != accepted {
 			return err
 		}
@@ -398,6 +405,9 @@ func (s *Service) completeSignIn(ctx context.Context, token string, recovery boo
 		}
 		return t.record(ctx, a.ID, EventSignIn, m, factor)
 	})
+	if errors.Is(err, errSessionEnded) {
+		return "", nil, s.endSession(context.WithoutCancel(ctx), sess)
+	}
 	if err != nil {
 		return "", nil, err
 	}

@@ -76,6 +76,24 @@ func (s *Service) stepUp(ctx context.Context, half Session, viaRecovery bool, m 
 // and idle sessions are ended. It does not check the stage: callers that
 // need a full sign-in use RequireFull.
 func (s *Service) Authenticate(ctx context.Context, token string) (Session, Account, error) {
+	sess, a, err := s.findSession(ctx, token)
+	if errors.Is(err, errSessionEnded) {
+		return Session{}, Account{}, s.endSession(ctx, sess)
+	}
+	return sess, a, err
+}
+
+// errSessionEnded is findSession's answer for a session past its lifetime
+// or idle too long. The caller deletes it, and tells the customer
+// errUnauthenticated.
+var errSessionEnded = Errorf(CodeUnauthenticated, "sign in again")
+
+// findSession resolves a session id to its live session and account and
+// keeps its idle timer going. Unlike Authenticate, it leaves an ended
+// session in place, so that it can run inside a transaction that may be
+// rolled back: it returns that session with errSessionEnded, for the
+// caller to delete once the transaction is over.
+func (s *Service) findSession(ctx context.Context, token string) (Session, Account, error) {
 	if token == "" || len(token) > 128 {
 		return Session{}, Account{}, errUnauthenticated
 	}
@@ -88,10 +106,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Session, Acco
 	}
 	now := s.now()
 	if !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeen) >= s.policy.IdleTimeout {
-		if err := s.store.DeleteSession(ctx, sess.IDHash); err != nil {
-			return Session{}, Account{}, internal("session", err)
-		}
-		return Session{}, Account{}, errUnauthenticated
+		return sess, Account{}, errSessionEnded
 	}
 	if now.Sub(sess.LastSeen) >= touchEvery {
 		if err := s.store.TouchSession(ctx, sess.IDHash, now); err != nil {
@@ -99,6 +114,14 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Session, Acco
 		}
 	}
 	return sess, a, nil
+}
+
+// endSession deletes a session that findSession found ended.
+func (s *Service) endSession(ctx context.Context, sess Session) error {
+	if err := s.store.DeleteSession(ctx, sess.IDHash); err != nil {
+		return internal("session", err)
+	}
+	return errUnauthenticated
 }
 
 // RequireFull is Authenticate for everything past sign-in: a half-signed-in

@@ -97,6 +97,45 @@ func TestAtomic(t *testing.T) {
 
 func email(i int) string { return fmt.Sprintf("unit-%d@example.com", i) }
 
+// TestLoneUnit sends units one at a time, so that each runs in a batch of
+// its own, which SQLite runs without a savepoint: one that fails or panics
+// still leaves nothing behind, its caller hears its own error or panic,
+// and the next unit commits as usual.
+func TestLoneUnit(t *testing.T) {
+	st := storetest.Open(t, storetest.SQLite)
+	ctx := t.Context()
+	errFailed := errors.New("unit failed on purpose")
+	write := func(i int, then func() error) error {
+		return st.Atomic(ctx, func(tx auth.Store) error {
+			_, err := tx.CreateAccount(ctx, auth.Account{Email: email(i),
+				PasswordHash: "h", Role: auth.RoleCustomer, Lang: "en", CreatedAt: t0})
+			if err != nil {
+				return err
+			}
+			return then()
+		})
+	}
+	if err := write(0, func() error { return errFailed }); !errors.Is(err, errFailed) {
+		t.Errorf("failing unit: got %v, want its own error", err)
+	}
+	func() {
+		defer func() {
+			if r := recover(); r != "unit 1" {
+				t.Errorf("panicking unit: recovered %v, want its own panic", r)
+			}
+		}()
+		write(1, func() error { panic("unit 1") })
+	}()
+	if err := write(2, func() error { return nil }); err != nil {
+		t.Errorf("unit after them: %v", err)
+	}
+	for i, want := range []error{auth.ErrNotFound, auth.ErrNotFound, nil} {
+		if _, err := st.AccountByEmail(ctx, email(i)); !errors.Is(err, want) {
+			t.Errorf("account of unit %d: got %v, want %v", i, err, want)
+		}
+	}
+}
+
 // TestBatchUnitNotCancelled: on SQLite a cancelled statement interrupts
 // the connection, and an interrupted write rolls back the whole shared
 // transaction, other units' work with it. So a unit's statements run
