@@ -372,10 +372,14 @@ func (s *Service) completeSignIn(ctx context.Context, token string, recovery boo
 	check func(context.Context, *factorTx, Account, Meta) error) (string, *factorTx, error) {
 	// The session is looked up in the attempt's transaction, which on
 	// SQLite runs on the one writer: its page cache is warm, while a
-	// reader's is dropped whenever anything commits, so the lookup there
-	// cost a dozen page reads from disk. A session found ended is deleted
-	// only after the transaction, so that the deletion is not rolled back
-	// with the refused attempt.
+	// reader's is dropped whenever anything commits, so there the lookup
+	// read each of its pages again, a system call each. A session found
+	// ended is deleted only after the transaction, so that the deletion is
+	// not rolled back with the refused attempt. A request without a
+	// plausible session id is refused before it takes a turn on the writer.
+	if !plausibleToken(token) {
+		return "", nil, errUnauthenticated
+	}
 	var (
 		sess Session
 		a    Account

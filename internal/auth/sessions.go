@@ -94,7 +94,7 @@ var errSessionEnded = Errorf(CodeUnauthenticated, "sign in again")
 // rolled back: it returns that session with errSessionEnded, for the
 // caller to delete once the transaction is over.
 func (s *Service) findSession(ctx context.Context, token string) (Session, Account, error) {
-	if token == "" || len(token) > 128 {
+	if !plausibleToken(token) {
 		return Session{}, Account{}, errUnauthenticated
 	}
 	sess, a, err := s.store.Session(ctx, HashToken(token))
@@ -115,6 +115,10 @@ func (s *Service) findSession(ctx context.Context, token string) (Session, Accou
 	}
 	return sess, a, nil
 }
+
+// plausibleToken rejects, before any database work, a session id that no
+// session can have: none, or one longer than any this service makes.
+func plausibleToken(token string) bool { return token != "" && len(token) <= 128 }
 
 // endSession deletes a session that findSession found ended.
 func (s *Service) endSession(ctx context.Context, sess Session) error {

@@ -1,6 +1,9 @@
 package auth_test
 
 import (
+	"context"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -102,4 +105,39 @@ func TestRequireFull(t *testing.T) {
 		_, _, err = e.svc.RequireFull(ctx, full)
 		wantCode(t, err, auth.CodeUnauthenticated)
 	})
+}
+
+// countAtomic counts the transactions a service opens.
+type countAtomic struct {
+	auth.Store
+	n atomic.Int32
+}
+
+func (c *countAtomic) Atomic(ctx context.Context, fn func(auth.Store) error) error {
+	c.n.Add(1)
+	return c.Store.Atomic(ctx, fn)
+}
+
+// TestImplausibleTokenTakesNoTurn: a code sent with no session id, or one
+// longer than any session id, is refused without a transaction, which on
+// SQLite would take a turn on the one writer; one that merely matches no
+// session is refused inside it.
+func TestImplausibleTokenTakesNoTurn(t *testing.T) {
+	real := storetest.Open(t, storetest.SQLite)
+	st := &countAtomic{Store: real}
+	e := newWrappedEnv(t, real, st)
+	for _, token := range []string{"", strings.Repeat("a", 129)} {
+		_, err := e.svc.SecondFactor(t.Context(), token, "123456", meta(ip))
+		wantCode(t, err, auth.CodeUnauthenticated)
+		_, _, err = e.svc.RecoverySignIn(t.Context(), token, "abcd-efgh-ijkl", meta(ip))
+		wantCode(t, err, auth.CodeUnauthenticated)
+	}
+	if n := st.n.Load(); n != 0 {
+		t.Errorf("implausible session ids opened %d transactions, want 0", n)
+	}
+	_, err := e.svc.SecondFactor(t.Context(), strings.Repeat("a", 43), "123456", meta(ip))
+	wantCode(t, err, auth.CodeUnauthenticated)
+	if n := st.n.Load(); n != 1 {
+		t.Errorf("an unknown session id opened %d transactions, want 1", n)
+	}
 }
