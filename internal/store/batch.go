@@ -14,12 +14,7 @@ import (
 // that the last of a long queue does not wait for all the others.
 const maxBatch = 32
 
-var (
-	errClosed = errors.New("store: closed")
-	// errUnitFailed rolls back the transaction of a batch of one whose
-	// unit failed; the unit's caller gets the unit's own error.
-	errUnitFailed = errors.New("store: unit failed")
-)
+var errClosed = errors.New("store: closed")
 
 // batcher runs the units of work that Atomic is given on SQLite several to
 // one transaction (group commit). On SQLite every write transaction runs
@@ -106,17 +101,6 @@ func (b *batcher) run(batch []*job) {
 		in := *b.s
 		q := uncancellable{tx}
 		in.read, in.write, in.txn, in.batched = q, q, tx, true
-		if len(batch) == 1 {
-			// A unit alone needs no savepoint: when it fails, rolling back
-			// the whole transaction undoes it and nothing else. Two
-			// statements fewer matter, since most batches are of one.
-			j := batch[0]
-			j.panicked, j.err = call(j.fn, &in)
-			if j.err != nil || j.panicked != nil {
-				return errUnitFailed
-			}
-			return nil
-		}
 		for _, j := range batch {
 			if _, err := tx.ExecContext(ctx, "SAVEPOINT unit"); err != nil {
 				return err

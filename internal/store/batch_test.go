@@ -98,9 +98,8 @@ func TestAtomic(t *testing.T) {
 func email(i int) string { return fmt.Sprintf("unit-%d@example.com", i) }
 
 // TestLoneUnit sends units one at a time, so that each runs in a batch of
-// its own, which SQLite runs without a savepoint: one that fails or panics
-// still leaves nothing behind, its caller hears its own error or panic,
-// and the next unit commits as usual.
+// its own: one that fails or panics leaves nothing behind, its caller
+// hears its own error or panic, and the next unit commits as usual.
 func TestLoneUnit(t *testing.T) {
 	st := storetest.Open(t, storetest.SQLite)
 	ctx := t.Context()
