@@ -77,6 +77,13 @@ func TestMetricsOnSeparateAddress(t *testing.T) {
 		!strings.Contains(body, "clientarea_build_info") {
 		t.Errorf("metrics address: got %d", status)
 	}
+	// The metrics address serves nothing else: a health check aimed at it
+	// by mistake must fail, not find metrics on every path.
+	for _, path := range []string{"/", "/healthz", "/metrics/x"} {
+		if status, _ := get(t, "http://"+addr+path); status != 404 {
+			t.Errorf("metrics address %s: got %d, want 404", path, status)
+		}
+	}
 }
 
 func TestServeCheck(t *testing.T) {

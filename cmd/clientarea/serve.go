@@ -131,7 +131,11 @@ func (a *app) listen(ctx context.Context, h http.Handler, s sys) error {
 			srv.Close()
 			return err
 		}
-		msrv := newHTTPServer(a.metrics.Handler(), a.log)
+		// Only /metrics: a health checker pointed at this port by mistake
+		// must get a 404, not metrics that always answer 200.
+		mmux := http.NewServeMux()
+		mmux.Handle("GET /metrics", a.metrics.Handler())
+		msrv := newHTTPServer(mmux, a.log)
 		servers = append(servers, msrv)
 		go func() { errc <- msrv.Serve(mln) }()
 		a.log.Info("metrics listening", "addr", mln.Addr().String())
@@ -153,7 +157,8 @@ func (a *app) listen(ctx context.Context, h http.Handler, s sys) error {
 		return err
 	case <-ctx.Done():
 	}
-	a.log.Info("shutting down", "wait", a.cfg.ShutdownWait)
+	// As text, so that the JSON log does not show it in nanoseconds.
+	a.log.Info("shutting down", "wait", a.cfg.ShutdownWait.String())
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownWait)
 	defer cancel()
 	var errs []error
