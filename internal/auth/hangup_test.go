@@ -46,9 +46,9 @@ func TestGuessCountedWhenSenderLeavesMidCheck(t *testing.T) {
 		for i := range free + 3 {
 			ctx, cancel := context.WithCancel(t.Context())
 			var reads atomic.Int32
-			// SecondFactor reads the clock in Authenticate (1) and once in
-			// the attempt's transaction, for the guess and the check that
-			// follows (2): hang up at 2, inside the attempt.
+			// In the attempt's transaction SecondFactor reads the clock
+			// first to judge the half session (1), then for the guess,
+			// once the counters are read (2): hang up at 2.
 			f := func() {
 				if reads.Add(1) == 2 {
 					cancel()
@@ -385,4 +385,78 @@ func TestPanicKeepsNoPlace(t *testing.T) {
 		st.armed.Store(false)
 		accountBudgetLeft(t, e, a.Email, 10, next)
 	})
+}
+
+// pauseAfterLock holds the first attempt that is armed right after it has
+// locked its account, until resume is closed.
+type pauseAfterLock struct {
+	auth.Store
+	armed  atomic.Bool
+	paused chan struct{}
+	resume chan struct{}
+}
+
+func (p *pauseAfterLock) Atomic(ctx context.Context, fn func(auth.Store) error) error {
+	return p.Store.Atomic(ctx, func(st auth.Store) error { return fn(&pausingTx{Store: st, p: p}) })
+}
+
+type pausingTx struct {
+	auth.Store
+	p *pauseAfterLock
+}
+
+func (x *pausingTx) LockAccount(ctx context.Context, id int64) error {
+	err := x.Store.LockAccount(ctx, id)
+	if x.p.armed.CompareAndSwap(true, false) {
+		close(x.p.paused)
+		<-x.p.resume
+	}
+	return err
+}
+
+// TestCodeTakesNoSessionLockBeforeAccount: a code attempt locks its account
+// before it writes to its session, so that a 2FA reset, which ends the
+// account's sessions last, never waits for an attempt that then waits for
+// it (on PostgreSQL, a deadlock one of them loses after a second, or a
+// statement timeout and a failed reset). The half session is due for its
+// idle-timer write, which once came first. The reset runs while the
+// attempt is held right after its lock, and must finish meanwhile. SQLite
+// runs one writer at a time, so only PostgreSQL can show it.
+func TestCodeTakesNoSessionLockBeforeAccount(t *testing.T) {
+	real := storetest.Open(t, storetest.Postgres)
+	p := &pauseAfterLock{Store: real, paused: make(chan struct{}), resume: make(chan struct{})}
+	e := newWrappedEnv(t, real, p)
+	a := e.account("order@example.com")
+	e.enrolSeed20(a)
+	token := e.half(a)
+	e.clock.Add(2 * time.Minute)
+	code := oathtool.TOTP(t, seed20, e.clock.Now())
+
+	p.armed.Store(true)
+	codeErr := make(chan error, 1)
+	go func() {
+		_, err := e.svc.SecondFactor(context.Background(), token, code, meta(ip))
+		codeErr <- err
+	}()
+	<-p.paused
+	resetErr := make(chan error, 1)
+	go func() {
+		resetErr <- e.svc.ResetTwoFactor(context.Background(), a.Email, "ID checked", "support",
+			meta("192.0.2.9"))
+	}()
+	select {
+	case err := <-resetErr:
+		if err != nil {
+			t.Errorf("reset: %v", err)
+		}
+		close(p.resume)
+	case <-time.After(10 * time.Second):
+		t.Error("the reset waited for the held code attempt: the attempt holds a lock " +
+			"on the session taken before its account's")
+		close(p.resume)
+		t.Logf("reset, once the attempt went on: %v", <-resetErr)
+	}
+	if err := <-codeErr; err == nil || auth.ErrorCode(err) == auth.CodeInternal {
+		t.Errorf("code after the reset: got %v, want it refused and no internal error", err)
+	}
 }

@@ -394,8 +394,16 @@ func (s *Service) completeSignIn(ctx context.Context, token string, recovery boo
 			return Errorf(CodeConflict, "already signed in")
 		}
 		m.Session = sess.IDHash
-		if err := check(ctx, t, a, m); err != nil || t.outcome != accepted {
+		if err := check(ctx, t, a, m); err != nil {
 			return err
+		}
+		if t.outcome != accepted {
+			// Only now, after check has locked the account: a write to
+			// the session before that lock would take its row lock ahead
+			// of the account's, the reverse of a 2FA reset, which ends the
+			// account's sessions last, and the two could deadlock on
+			// PostgreSQL. An accepted code rewrites the session anyway.
+			return t.s.keepAlive(ctx, sess)
 		}
 		factor := "totp"
 		if recovery {

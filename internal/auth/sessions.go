@@ -80,7 +80,13 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Session, Acco
 	if errors.Is(err, errSessionEnded) {
 		return Session{}, Account{}, s.endSession(ctx, sess)
 	}
-	return sess, a, err
+	if err != nil {
+		return Session{}, Account{}, err
+	}
+	if err := s.keepAlive(ctx, sess); err != nil {
+		return Session{}, Account{}, err
+	}
+	return sess, a, nil
 }
 
 // errSessionEnded is findSession's answer for a session past its lifetime
@@ -88,11 +94,12 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Session, Acco
 // errUnauthenticated.
 var errSessionEnded = Errorf(CodeUnauthenticated, "sign in again")
 
-// findSession resolves a session id to its live session and account and
-// keeps its idle timer going. Unlike Authenticate, it leaves an ended
-// session in place, so that it can run inside a transaction that may be
-// rolled back: it returns that session with errSessionEnded, for the
-// caller to delete once the transaction is over.
+// findSession resolves a session id to its live session and account. It
+// only reads, so that it can run first in a transaction that may be rolled
+// back and that locks rows in a set order: a session past its lifetime or
+// idle too long is returned with errSessionEnded, for the caller to delete
+// once the transaction is over, and the caller keeps the session alive
+// (keepAlive) when its own locks allow.
 func (s *Service) findSession(ctx context.Context, token string) (Session, Account, error) {
 	if !plausibleToken(token) {
 		return Session{}, Account{}, errUnauthenticated
@@ -108,12 +115,20 @@ func (s *Service) findSession(ctx context.Context, token string) (Session, Accou
 	if !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeen) >= s.policy.IdleTimeout {
 		return sess, Account{}, errSessionEnded
 	}
-	if now.Sub(sess.LastSeen) >= touchEvery {
-		if err := s.store.TouchSession(ctx, sess.IDHash, now); err != nil {
-			return Session{}, Account{}, internal("session", err)
-		}
-	}
 	return sess, a, nil
+}
+
+// keepAlive records that sess is in use, for the idle timeout; at most
+// once every touchEvery, to spare the writes.
+func (s *Service) keepAlive(ctx context.Context, sess Session) error {
+	now := s.now()
+	if now.Sub(sess.LastSeen) < touchEvery {
+		return nil
+	}
+	if err := s.store.TouchSession(ctx, sess.IDHash, now); err != nil {
+		return internal("session", err)
+	}
+	return nil
 }
 
 // plausibleToken rejects, before any database work, a session id that no
