@@ -57,8 +57,7 @@ func TestPasswordThrottle(t *testing.T) {
 		t.Run("per account", func(t *testing.T) {
 			e := newEnv(t, dialect)
 			a := e.account("target@example.com")
-			addr := 0
-			next := func() auth.Meta { addr++; return meta(fmt.Sprintf("198.51.100.%d", addr)) }
+			next := newAddresses()
 			waits := []time.Duration{30, 60, 120, 240, 300, 300}
 			for round, want := range waits {
 				want *= time.Second
@@ -101,8 +100,7 @@ func TestPasswordThrottleForgetsAfterADay(t *testing.T) {
 	storetest.EachDialect(t, func(t *testing.T, dialect string) {
 		e := newEnv(t, dialect)
 		a := e.account("forgets@example.com")
-		addr := 0
-		next := func() auth.Meta { addr++; return meta(fmt.Sprintf("198.51.100.%d", addr)) }
+		next := newAddresses()
 		wait := func(gap time.Duration) time.Duration {
 			t.Helper()
 			e.clock.Add(gap)

@@ -139,8 +139,7 @@ func TestRefundWhenSenderLeaves(t *testing.T) {
 	storetest.EachDialect(t, func(t *testing.T, dialect string) {
 		e, st := newHangUpEnv(t, dialect, false)
 		a := e.account("leaves@example.com")
-		addr := 0
-		next := func() auth.Meta { addr++; return meta(fmt.Sprintf("198.51.100.%d", addr)) }
+		next := newAddresses()
 		for range 9 {
 			_, err := e.svc.Login(t.Context(), a.Email, "wrong password", next())
 			wantCode(t, err, auth.CodeInvalidCredentials)
@@ -164,8 +163,7 @@ func TestUnjudgedPasswordKeepsNoPlace(t *testing.T) {
 	storetest.EachDialect(t, func(t *testing.T, dialect string) {
 		e, st := newHangUpEnv(t, dialect, true)
 		a := e.account("unjudged@example.com")
-		addr := 0
-		next := func() auth.Meta { addr++; return meta(fmt.Sprintf("198.51.100.%d", addr)) }
+		next := newAddresses()
 		for i := range 15 {
 			ctx, cancel := context.WithCancel(t.Context())
 			st.hangUp.Store(&cancel)
@@ -314,8 +312,7 @@ func TestPendingThenFailed(t *testing.T) {
 	storetest.EachDialect(t, func(t *testing.T, dialect string) {
 		e, st := newHoldEnv(t, dialect)
 		a := e.account("pending-then-failed@example.com")
-		addr := 0
-		next := func() auth.Meta { addr++; return meta(fmt.Sprintf("198.51.100.%d", addr)) }
+		next := newAddresses()
 		for range 9 {
 			_, err := e.svc.Login(t.Context(), a.Email, "wrong password", next())
 			wantCode(t, err, auth.CodeInvalidCredentials)
@@ -368,8 +365,7 @@ func TestPanicKeepsNoPlace(t *testing.T) {
 		st := &panicAtLookup{Store: real}
 		e := newWrappedEnv(t, real, st)
 		a := e.account("panics@example.com")
-		addr := 0
-		next := func() auth.Meta { addr++; return meta(fmt.Sprintf("198.51.100.%d", addr)) }
+		next := newAddresses()
 		st.armed.Store(true)
 		for i := range 12 {
 			func() {

@@ -3,6 +3,7 @@ package auth_test
 import (
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -95,6 +96,16 @@ func (r *pinnedRand) Read(p []byte) (int, error) {
 
 func meta(ip string) auth.Meta {
 	return auth.Meta{IP: ip, UserAgent: "test"}
+}
+
+// newAddresses returns a source of requests each from an address not used
+// before (198.51.100.1, .2, …), so that only the account's limit applies.
+func newAddresses() func() auth.Meta {
+	n := 0
+	return func() auth.Meta {
+		n++
+		return meta(fmt.Sprintf("198.51.100.%d", n))
+	}
 }
 
 // account creates a customer with the password pw.
