@@ -24,7 +24,9 @@ var (
 	errRecoveryFormat = Errorf(CodeInvalidCodeFormat,
 		"enter a recovery code as it is written in your saved key file")
 	errWrongRecovery = Errorf(CodeInvalidCode, "that recovery code is wrong or already used")
-	errLocked        = Errorf(CodeLocked, "sign-in with codes is locked after too many wrong "+
+	// errSignedIn answers a code sent for a session that needs none.
+	errSignedIn = Errorf(CodeConflict, "already signed in")
+	errLocked   = Errorf(CodeLocked, "sign-in with codes is locked after too many wrong "+
 		"codes; use a recovery code or ask support for help")
 )
 
@@ -327,7 +329,7 @@ func (s *Service) halfSession(ctx context.Context, token string) (Session, Accou
 		return sess, a, err
 	}
 	if sess.Stage != StagePassword {
-		return sess, a, Errorf(CodeConflict, "already signed in")
+		return sess, a, errSignedIn
 	}
 	return sess, a, nil
 }
@@ -391,7 +393,7 @@ func (s *Service) completeSignIn(ctx context.Context, token string, recovery boo
 			return err
 		}
 		if sess.Stage != StagePassword {
-			return Errorf(CodeConflict, "already signed in")
+			return errSignedIn
 		}
 		m.Session = sess.IDHash
 		if err := check(ctx, t, a, m); err != nil {
