@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -167,13 +168,11 @@ func throttled(wait time.Duration) error {
 		Message: "too many attempts; wait " + secs.String() + " and try again"}
 }
 
+// throttleKind is the name of the limit that key counts for: the part of
+// the key before its first colon ("ip", "account", …).
 func throttleKind(key string) string {
-	for i := range len(key) {
-		if key[i] == ':' {
-			return key[:i]
-		}
-	}
-	return key
+	kind, _, _ := strings.Cut(key, ":")
+	return kind
 }
 
 // addressKey is the part of a client address that per-address limits count
