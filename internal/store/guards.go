@@ -142,28 +142,26 @@ func (s *Store) TakeThrottle(ctx context.Context, key string, n int, window time
 // A place that fails is reported and the others are still tried: a place
 // left pending refuses its key for the rest of the window.
 func (s *Store) RefundThrottles(ctx context.Context, places ...auth.Place) error {
-	var errs []error
-	for _, pl := range places {
-		if _, err := s.exec(ctx, "UPDATE throttles SET count = count - 1, "+
-			"pending = CASE WHEN pending > 0 THEN pending - 1 ELSE 0 END, "+
-			"version = version + 1 WHERE key = ? AND window_gen = ? AND count > 0",
-			pl.Key, pl.Window); err != nil {
-			errs = append(errs, fmt.Errorf("store: refund throttles: %w", err))
-		}
-	}
-	return errors.Join(errs...)
+	return s.eachPlace(ctx, "refund throttles", "UPDATE throttles SET count = count - 1, "+
+		"pending = CASE WHEN pending > 0 THEN pending - 1 ELSE 0 END, "+
+		"version = version + 1 WHERE key = ? AND window_gen = ? AND count > 0", places)
 }
 
 // SettleThrottles records that the attempt of each pending place failed:
 // it stays counted, and is no longer pending. Like RefundThrottles, only in
 // the place's own window, one statement per place, every place tried.
 func (s *Store) SettleThrottles(ctx context.Context, places ...auth.Place) error {
+	return s.eachPlace(ctx, "settle throttles", "UPDATE throttles SET pending = pending - 1, "+
+		"version = version + 1 WHERE key = ? AND window_gen = ? AND pending > 0", places)
+}
+
+// eachPlace runs stmt, whose arguments are a place's key and window, for
+// every place, and reports every one that failed.
+func (s *Store) eachPlace(ctx context.Context, op, stmt string, places []auth.Place) error {
 	var errs []error
 	for _, pl := range places {
-		if _, err := s.exec(ctx, "UPDATE throttles SET pending = pending - 1, "+
-			"version = version + 1 WHERE key = ? AND window_gen = ? AND pending > 0",
-			pl.Key, pl.Window); err != nil {
-			errs = append(errs, fmt.Errorf("store: settle throttles: %w", err))
+		if _, err := s.exec(ctx, stmt, pl.Key, pl.Window); err != nil {
+			errs = append(errs, fmt.Errorf("store: %s: %w", op, err))
 		}
 	}
 	return errors.Join(errs...)
