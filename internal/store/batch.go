@@ -84,12 +84,12 @@ func (b *batcher) loop() {
 			return
 		}
 		batch = b.waiting(batch)
-		// Fewer are here than last time: other callers may be on their
-		// way, runnable but queued behind those the last commit woke, and
-		// yielding once lets them reach the queue and share this commit.
-		// With one caller at a time, or a queue already as long as before,
-		// a yield would only delay the commit. Alternated runs are in
-		// docs/benchmarks.md.
+		// When fewer have come than last time, other callers may be on
+		// their way, runnable but queued behind those the last commit
+		// woke; yielding once lets them reach the queue and share this
+		// commit. With one caller at a time, or a queue already as long as
+		// before, a yield would only delay the commit. Alternated runs are
+		// in docs/benchmarks.md.
 		if len(batch) < last {
 			runtime.Gosched()
 			batch = b.waiting(batch)
