@@ -3,13 +3,13 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net/netip"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -25,6 +25,7 @@ import (
 	"github.com/clientarea/clientarea/internal/password"
 	"github.com/clientarea/clientarea/internal/recoverycode"
 	"github.com/clientarea/clientarea/internal/store"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // benchScenarios are the measurements of `clientarea bench`, in the
@@ -160,15 +161,28 @@ func (o *benchOptions) check() error {
 }
 
 // checkLoopbackDatabase refuses a database on another machine: the bench
-// writes a million rows, and it loads only what runs on this one.
+// writes a million rows, and it loads only what runs on this one. The
+// hosts are those the driver will dial, which a URL's host part alone
+// does not tell: a host parameter, a list of hosts or PGHOST may name
+// others.
 func checkLoopbackDatabase(dsn string) error {
-	u, err := url.Parse(dsn)
-	if err != nil || !store.IsPostgresURL(dsn) {
+	if !store.IsPostgresURL(dsn) {
 		return errors.New("--database-url: want a postgres:// URL")
 	}
-	a, err := netip.ParseAddr(u.Hostname())
-	if err != nil || !a.Unmap().IsLoopback() {
-		return errors.New("--database-url: the database must be on 127.0.0.1 or ::1")
+	cfg, err := pgconn.ParseConfig(dsn)
+	if err != nil {
+		// The parser's message may quote the URL, password and all.
+		return errors.New("--database-url: not a PostgreSQL URL the driver can read")
+	}
+	hosts := []string{cfg.Host}
+	for _, f := range cfg.Fallbacks {
+		hosts = append(hosts, f.Host)
+	}
+	for _, h := range hosts {
+		a, err := netip.ParseAddr(h)
+		if err != nil || !a.Unmap().IsLoopback() {
+			return errors.New("--database-url: the database must be on 127.0.0.1 or ::1")
+		}
 	}
 	return nil
 }
@@ -200,6 +214,11 @@ func bench(ctx context.Context, args []string, s sys) error {
 	o, err := parseBenchFlags(args, s)
 	if err != nil {
 		return err
+	}
+	if o.databaseURL != "" && o.url == "" {
+		if err := checkEmptyDatabase(ctx, o.databaseURL); err != nil {
+			return err
+		}
 	}
 	if o.profile != "" {
 		if err := os.MkdirAll(o.profile, 0o700); err != nil {
@@ -378,6 +397,32 @@ func (b *bencher) open(ctx context.Context) error {
 	return b.prepareSecrets(ctx)
 }
 
+// checkEmptyDatabase refuses a PostgreSQL database that holds any table,
+// before the bench or its first server writes to it: the bench creates its
+// schema there and fills it, which it must not do beside someone's data,
+// and its scale test starts from nothing. (The check for accounts in open
+// comes after a server has made the schema, and on a database an earlier
+// run filled, after the sealing key, made afresh for each run, is found
+// not to match.)
+func checkEmptyDatabase(ctx context.Context, dsn string) error {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return fmt.Errorf("--database-url: %w", err)
+	}
+	defer db.Close()
+	var tables int
+	err = db.QueryRowContext(ctx, "SELECT count(*) FROM pg_catalog.pg_tables "+
+		"WHERE schemaname NOT IN ('pg_catalog', 'information_schema')").Scan(&tables)
+	if err != nil {
+		return fmt.Errorf("--database-url: %w", err)
+	}
+	if tables > 0 {
+		return fmt.Errorf("--database-url: the database is not empty (%d tables); "+
+			"give the bench an empty one", tables)
+	}
+	return nil
+}
+
 // prepareSecrets makes the password hash every load-test account shares
 // and one set of recovery codes, stored with each account so that the
 // database grows by what a real account with 2FA takes.
@@ -540,11 +585,12 @@ func (b *bencher) secondFactor(ctx context.Context, srv *benchServer, c, n int) 
 	}
 	defer t.Client.Close()
 	l := loadtest.Load{Concurrency: c, Requests: n, Duration: b.opt.duration}
-	r, err := b.measureGrowth(ctx, func() loadtest.Result {
+	name := fmt.Sprintf("second factor, concurrency %d", c)
+	r, err := b.measureGrowth(ctx, name, func() loadtest.Result {
 		return t.SecondFactor(ctx, l, sessions)
 	})
-	b.logf("second factor, concurrency %d: %d ok of %d, %.0f/s, p99 %.2f ms", c, r.OK,
-		r.Calls, r.PerSecond, r.Latency.P99.Float())
+	b.logf("%s: %d ok of %d, %.0f/s, p99 %.2f ms", name, r.OK, r.Calls, r.PerSecond,
+		r.Latency.P99.Float())
 	return r, err
 }
 
@@ -556,21 +602,30 @@ func (b *bencher) signIn(ctx context.Context, srv *benchServer, n int) (signinFi
 	defer t.Client.Close()
 	l := loadtest.Load{Concurrency: b.opt.signinConcurrency, Requests: n,
 		Duration: b.opt.duration}
-	lf, err := b.measureGrowth(ctx, func() loadtest.Result { return t.SignIn(ctx, l) })
+	lf, err := b.measureGrowth(ctx, "sign-in", func() loadtest.Result { return t.SignIn(ctx, l) })
 	r := signinFigures{loadFigures: lf}
 	b.logf("sign-in: %d ok of %d, %.1f/s", r.OK, r.Calls, r.PerSecond)
 	return r, err
 }
 
 // measureGrowth runs a measurement and adds how much the database grew
-// per successful call: the events and other rows a sign-in leaves.
-func (b *bencher) measureGrowth(ctx context.Context, run func() loadtest.Result) (
+// per successful call: the events and other rows a sign-in leaves. A
+// measurement that made no call is an error, so that no budget line is
+// judged on nothing.
+func (b *bencher) measureGrowth(ctx context.Context, name string, run func() loadtest.Result) (
 	loadFigures, error) {
 	before, err := b.app.store.DatabaseSize(ctx)
 	if err != nil {
 		return loadFigures{}, err
 	}
+	waits := b.pool.Waits()
 	r := loadFigures{Result: run()}
+	b.warnWaits(name, b.pool.Waits()-waits)
+	if r.Calls == 0 {
+		return r, fmt.Errorf("%s: no call within --duration %v; most likely every account "+
+			"had sent its code of this 30-second step already: give more --accounts",
+			name, b.opt.duration)
+	}
 	after, err := b.app.store.DatabaseSize(ctx)
 	if err != nil {
 		return r, err
@@ -579,6 +634,17 @@ func (b *bencher) measureGrowth(ctx context.Context, run func() loadtest.Result)
 		r.DatabaseBytesEach = float64(after-before) / float64(r.OK)
 	}
 	return r, nil
+}
+
+// warnWaits says when calls of a measurement had to wait for their
+// account's next 30-second step, n times in all, counting calls the end of
+// the measurement cut off while they waited: the latencies leave the waits
+// out, but the rate counts them.
+func (b *bencher) warnWaits(name string, n int) {
+	if n > 0 {
+		b.logf("%s: warning: calls waited %d times for their account's next 30-second step, "+
+			"which lowers the rate measured: give more --accounts", name, n)
+	}
 }
 
 // floodScenario sends the flood with a signed-in customer watching.
@@ -592,9 +658,11 @@ func (b *bencher) floodScenario(ctx context.Context, srv *benchServer) error {
 		return err
 	}
 	defer t.Client.Close()
+	waits := b.pool.Waits()
 	r := t.Flood(ctx, loadtest.Flood{Size: b.opt.flood, Session: full[0].Token, PagePath: "/",
 		ProbeEvery: 10 * time.Millisecond, Limit: 5 * time.Minute})
 	b.report.Flood = &r
+	b.warnWaits("flood", b.pool.Waits()-waits)
 	b.logf("flood of %d: statuses %v, peak RSS %.1f MB, /healthz p99 %.2f ms", b.opt.flood,
 		r.SignIns.Statuses, mb(r.PeakRSS), r.Healthz.Latency.P99.Float())
 	return nil

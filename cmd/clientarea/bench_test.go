@@ -3,12 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/clientarea/clientarea/internal/loadtest"
+	"github.com/clientarea/clientarea/internal/storetest"
 )
 
 func TestBenchRefuses(t *testing.T) {
@@ -27,6 +32,11 @@ func TestBenchRefuses(t *testing.T) {
 			"must be on 127.0.0.1"},
 		{"not postgres", []string{"--database-url", "mysql://127.0.0.1/x"},
 			"want a postgres:// URL"},
+		// The driver dials the host parameter, not the URL's host part.
+		{"a remote host parameter", []string{"--database-url",
+			"postgres://postgres@127.0.0.1:5432/x?host=192.0.2.1"}, "must be on 127.0.0.1"},
+		{"a remote second host", []string{"--database-url",
+			"postgres://127.0.0.1:5432,192.0.2.1:5432/x"}, "must be on 127.0.0.1"},
 		{"a bad level", []string{"--levels", "1,zero"}, "--levels"},
 		{"an unknown scenario", []string{"--scenarios", "idle,fast"}, "unknown scenario"},
 		{"a small flood", []string{"--flood", "1"}, "--flood"},
@@ -191,5 +201,81 @@ func checkFloodReport(t *testing.T, r benchReport) {
 		f.PeakRSS <= 0 {
 		t.Errorf("flood probes: got healthz %v, page %v, peak RSS %d; want answers and a peak",
 			f.Healthz.Statuses, f.Page.Statuses, f.PeakRSS)
+	}
+}
+
+// Without a host in the URL the driver dials PGHOST's, which decides.
+func TestBenchDatabaseHostFromPGHOST(t *testing.T) {
+	t.Setenv("PGHOST", "127.0.0.1")
+	if err := checkLoopbackDatabase("postgres:///x"); err != nil {
+		t.Errorf("PGHOST 127.0.0.1: got %v, want the database accepted", err)
+	}
+	t.Setenv("PGHOST", "192.0.2.1")
+	if err := checkLoopbackDatabase("postgres:///x"); err == nil ||
+		!strings.Contains(err.Error(), "must be on 127.0.0.1") {
+		t.Errorf("PGHOST 192.0.2.1: got %v, want a refusal", err)
+	}
+}
+
+// A database with anything in it is refused before the bench writes to it.
+func TestBenchRefusesDatabaseWithTables(t *testing.T) {
+	dsn := storetest.NewDatabase(t, storetest.Postgres)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(t.Context(), "CREATE TABLE invoices (id int)"); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	code := run(t.Context(), []string{"bench", "--database-url", dsn, "--scenarios", "idle"},
+		sys{getenv: func(string) string { return "" }, stdin: strings.NewReader(""),
+			stdout: &out, stderr: &errb})
+	if code != 1 || !strings.Contains(errb.String(), "not empty (1 tables)") {
+		t.Errorf("got exit %d, stderr %q; want exit 1 and a refusal", code, errb.String())
+	}
+	var tables int
+	err = db.QueryRowContext(t.Context(), "SELECT count(*) FROM pg_catalog.pg_tables "+
+		"WHERE schemaname = 'public'").Scan(&tables)
+	if err != nil || tables != 1 {
+		t.Errorf("tables after the refusal: got %d, %v; want only the one there before",
+			tables, err)
+	}
+}
+
+// A measurement that made no call fails the run instead of giving the
+// budget a verdict on nothing, and one whose calls waited for a new step
+// says so.
+func TestBenchMeasurementWithoutCalls(t *testing.T) {
+	var progress bytes.Buffer
+	now := time.Unix(1700000000, 0)
+	clock := func() time.Time { return now }
+	pool := loadtest.NewPool(1, clock, func(_ context.Context, d time.Duration) error {
+		now = now.Add(d)
+		return nil
+	})
+	b := &bencher{app: &app{store: storetest.Open(t, storetest.SQLite)}, pool: pool,
+		opt: benchOptions{duration: 3 * time.Second}, progress: &progress}
+	_, err := b.measureGrowth(t.Context(), "second factor, concurrency 8",
+		func() loadtest.Result { return loadtest.Result{Concurrency: 8} })
+	if err == nil || !strings.Contains(err.Error(), "no call within --duration 3s") {
+		t.Errorf("no calls: got %v, want an error naming --duration", err)
+	}
+	if progress.Len() > 0 {
+		t.Errorf("no waits: got progress %q, want no warning", progress.String())
+	}
+	_, err = b.measureGrowth(t.Context(), "sign-in", func() loadtest.Result {
+		for range 2 { // the one account twice in a step: the second waits
+			if _, _, err := pool.Use(t.Context(), 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return loadtest.Result{Concurrency: 8, Calls: 2, OK: 2, Waited: 1,
+			Statuses: map[string]int{"200": 2}}
+	})
+	if err != nil || !strings.Contains(progress.String(), "sign-in: warning: calls waited 1 times") {
+		t.Errorf("a call that waited: got %v and progress %q, want a warning", err,
+			progress.String())
 	}
 }

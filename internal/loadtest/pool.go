@@ -140,22 +140,29 @@ func (p *Pool) advance() { p.pos = (p.pos + p.stride) % max(p.size, 1) }
 
 // Use marks account i as used now and returns the time its code is to be
 // computed for. If i was already used in the current step, it first
-// waits for the next step.
-func (p *Pool) Use(ctx context.Context, i int) (time.Time, error) {
+// waits for the next step, and returns how long it waited.
+func (p *Pool) Use(ctx context.Context, i int) (at time.Time, waited time.Duration, err error) {
+	var start time.Time // of the first wait
 	for {
 		p.mu.Lock()
 		now := p.now()
+		if !start.IsZero() {
+			waited = now.Sub(start)
+		}
 		step := totp.Step(now)
 		if p.last[i] <= step {
 			p.last[i] = step + 1
 			p.mu.Unlock()
-			return now, nil
+			return now, waited, nil
 		}
 		p.waits++
 		p.mu.Unlock()
+		if start.IsZero() {
+			start = now
+		}
 		next := time.Unix((step+1)*int64(totp.Period/time.Second), 0)
 		if err := p.wait(ctx, next.Sub(now)); err != nil {
-			return time.Time{}, err
+			return time.Time{}, p.now().Sub(start), err
 		}
 	}
 }

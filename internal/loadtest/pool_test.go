@@ -69,18 +69,20 @@ func TestPoolReserveVisitsEveryAccount(t *testing.T) {
 func TestPoolUseWaitsForTheNextStep(t *testing.T) {
 	clock := &fakeTime{now: at}
 	p := NewPool(2, clock.Now, clock.wait)
-	first, err := p.Use(t.Context(), 0)
-	if err != nil || !first.Equal(at) {
-		t.Fatalf("first Use: got %v, %v; want %v at once", first, err, at)
+	first, waited, err := p.Use(t.Context(), 0)
+	if err != nil || !first.Equal(at) || waited != 0 {
+		t.Fatalf("first Use: got %v after %v, %v; want %v at once", first, waited, err, at)
 	}
-	if got, err := p.Use(t.Context(), 1); err != nil || !got.Equal(at) {
-		t.Fatalf("Use of another account: got %v, %v; want %v at once", got, err, at)
+	if got, waited, err := p.Use(t.Context(), 1); err != nil || !got.Equal(at) || waited != 0 {
+		t.Fatalf("Use of another account: got %v after %v, %v; want %v at once", got, waited,
+			err, at)
 	}
 	// Account 0 again in the same step: its code would be a replay.
-	second, err := p.Use(t.Context(), 0)
+	second, waited, err := p.Use(t.Context(), 0)
 	next := time.Unix(1700000040, 0)
-	if err != nil || !second.Equal(next) {
-		t.Fatalf("second Use: got %v, %v; want %v, the next step's start", second, err, next)
+	if err != nil || !second.Equal(next) || waited != 20*time.Second {
+		t.Fatalf("second Use: got %v after %v, %v; want %v, the next step's start, after 20s",
+			second, waited, err, next)
 	}
 	if len(clock.waited) != 1 || clock.waited[0] != 20*time.Second || p.Waits() != 1 {
 		t.Errorf("waits: got %v (%d counted), want one of 20s", clock.waited, p.Waits())
@@ -91,7 +93,7 @@ func TestPoolReservePassesOverUsedAccounts(t *testing.T) {
 	clock := &fakeTime{now: at}
 	p := NewPool(3, clock.Now, clock.wait)
 	order := p.Reserve(3)
-	if _, err := p.Use(t.Context(), order[0]); err != nil {
+	if _, _, err := p.Use(t.Context(), order[0]); err != nil {
 		t.Fatal(err)
 	}
 	p.Resize(3) // starts the walk again at its beginning
@@ -101,7 +103,7 @@ func TestPoolReservePassesOverUsedAccounts(t *testing.T) {
 	}
 	// With every account used, Reserve still answers; Use then waits.
 	for _, a := range order[1:] {
-		if _, err := p.Use(t.Context(), a); err != nil {
+		if _, _, err := p.Use(t.Context(), a); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -112,12 +114,12 @@ func TestPoolReservePassesOverUsedAccounts(t *testing.T) {
 
 func TestPoolUseStopsWithContext(t *testing.T) {
 	p := NewPool(1, func() time.Time { return at }, Sleep)
-	if _, err := p.Use(t.Context(), 0); err != nil {
+	if _, _, err := p.Use(t.Context(), 0); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if _, err := p.Use(ctx, 0); err == nil {
+	if _, _, err := p.Use(ctx, 0); err == nil {
 		t.Errorf("Use with a cancelled context while waiting: got no error")
 	}
 }

@@ -29,6 +29,10 @@ type Load struct {
 type Outcome struct {
 	Status int
 	Err    error
+	// Waited is the time the call spent waiting on the load generator
+	// itself, for an account's next TOTP step: not the server's time, so
+	// it is left out of the call's latency.
+	Waited time.Duration
 }
 
 // Result is the measurement of one run.
@@ -40,7 +44,11 @@ type Result struct {
 	// Statuses counts the calls by final status; "transport" counts calls
 	// that got no answer.
 	Statuses map[string]int `json:"statuses"`
-	Elapsed  Millis         `json:"elapsed_ms"`
+	// Waited counts the calls that had to wait for an account's next TOTP
+	// step. Their latencies leave the wait out, but Elapsed, and so
+	// PerSecond, cannot: a run with waits had too few accounts.
+	Waited  int    `json:"waited,omitempty"`
+	Elapsed Millis `json:"elapsed_ms"`
 	// PerSecond is OK calls per second of Elapsed.
 	PerSecond float64 `json:"per_second"`
 	Latency   Summary `json:"latency"`
@@ -83,6 +91,7 @@ func Run(ctx context.Context, l Load, now func() time.Time,
 		exhausted bool
 		lat       = make([][]time.Duration, l.Concurrency)
 		statuses  = make([]map[string]int, l.Concurrency)
+		waited    = make([]int, l.Concurrency)
 	)
 	next := func() (int, bool) {
 		mu.Lock()
@@ -115,13 +124,20 @@ func Run(ctx context.Context, l Load, now func() time.Time,
 				if o.Err != nil && ctx.Err() != nil {
 					return // cut off by the end of the run, not an answer
 				}
-				lat[w] = append(lat[w], now().Sub(t))
+				lat[w] = append(lat[w], now().Sub(t)-o.Waited)
 				statuses[w][statusKey(o)]++
+				if o.Waited > 0 {
+					waited[w]++
+				}
 			}
 		})
 	}
 	wg.Wait()
-	return summarize(l.Concurrency, now().Sub(begin), lat, statuses)
+	r := summarize(l.Concurrency, now().Sub(begin), lat, statuses)
+	for _, n := range waited {
+		r.Waited += n
+	}
+	return r
 }
 
 func statusKey(o Outcome) string {

@@ -104,3 +104,26 @@ func TestRunStopsWhenExhausted(t *testing.T) {
 		t.Errorf("got %d calls, statuses %v; want 5 calls, %v", r.Calls, r.Statuses, want)
 	}
 }
+
+// A call that waited for its account's next step is timed from the end of
+// the wait: the wait is the load generator's, not the server's.
+func TestRunLeavesWaitsOutOfLatency(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	clock := func() time.Time { return now } // Concurrency 1: no other goroutine moves it
+	waits := []time.Duration{0, 28 * time.Second, 0}
+	l := Load{Concurrency: 1, Requests: len(waits), Duration: time.Minute}
+	r := Run(t.Context(), l, clock, func(_ context.Context, _, call int) Outcome {
+		now = now.Add(waits[call] + 2*time.Millisecond)
+		return Outcome{Status: 200, Waited: waits[call]}
+	})
+	if r.Calls != 3 || r.Waited != 1 {
+		t.Fatalf("got %d calls, %d waited; want 3 calls, 1 waited", r.Calls, r.Waited)
+	}
+	if r.Latency.Max != Millis(2*time.Millisecond) {
+		t.Errorf("slowest call: got %v, want 2ms, the wait left out", time.Duration(r.Latency.Max))
+	}
+	if want := Millis(28*time.Second + 6*time.Millisecond); r.Elapsed != want {
+		t.Errorf("elapsed: got %v, want %v, the wait counted", time.Duration(r.Elapsed),
+			time.Duration(want))
+	}
+}

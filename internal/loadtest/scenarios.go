@@ -42,19 +42,22 @@ func (t *Target) SecondFactor(ctx context.Context, l Load, sessions []HalfSessio
 			return Outcome{Err: ErrExhausted}
 		}
 		s := sessions[call]
-		r, err := t.code(ctx, s.Account, s.Token)
-		return Outcome{Status: r.Status, Err: err}
+		r, waited, err := t.code(ctx, s.Account, s.Token)
+		return Outcome{Status: r.Status, Err: err, Waited: waited}
 	})
 }
 
-// code sends account a's code for the session, once the pool allows.
-func (t *Target) code(ctx context.Context, a int, session string) (Reply, error) {
-	at, err := t.Pool.Use(ctx, a)
+// code sends account a's code for the session, once the pool allows,
+// and reports how long the pool made it wait.
+func (t *Target) code(ctx context.Context, a int, session string) (Reply, time.Duration,
+	error) {
+	at, waited, err := t.Pool.Use(ctx, a)
 	if err != nil {
-		return Reply{}, err
+		return Reply{}, waited, err
 	}
 	code := totp.Code(t.Accounts.Secret(a), at)
-	return t.Client.SecondFactor(ctx, session, code, ClientIP(a))
+	r, err := t.Client.SecondFactor(ctx, session, code, ClientIP(a))
+	return r, waited, err
 }
 
 // errNoSecondStep reports a sign-in that the password alone completed,
@@ -78,8 +81,8 @@ func (t *Target) signIn(ctx context.Context, a int, password string) Outcome {
 	if !strings.Contains(r.Body, "second_factor_required") || r.Session == "" {
 		return Outcome{Err: errNoSecondStep}
 	}
-	r, err = t.code(ctx, a, r.Session)
-	return Outcome{Status: r.Status, Err: err}
+	r, waited, err := t.code(ctx, a, r.Session)
+	return Outcome{Status: r.Status, Err: err, Waited: waited}
 }
 
 // measure runs do under l and adds the CPU time the server used and, to
