@@ -162,9 +162,10 @@ func (o *benchOptions) check() error {
 
 // checkLoopbackDatabase refuses a database on another machine: the bench
 // writes a million rows, and it loads only what runs on this one. The
-// hosts are those the driver will dial, which a URL's host part alone
-// does not tell: a host parameter, a list of hosts or PGHOST may name
-// others.
+// hosts are those the driver will dial, in the bench and in the servers
+// it starts (serverEnv gives them the same PG* variables), which a URL's
+// host part alone does not tell: a host parameter, a list of hosts or
+// PGHOST may name others.
 func checkLoopbackDatabase(dsn string) error {
 	if !store.IsPostgresURL(dsn) {
 		return errors.New("--database-url: want a postgres:// URL")
@@ -172,7 +173,8 @@ func checkLoopbackDatabase(dsn string) error {
 	cfg, err := pgconn.ParseConfig(dsn)
 	if err != nil {
 		// The parser's message may quote the URL, password and all.
-		return errors.New("--database-url: not a PostgreSQL URL the driver can read")
+		return errors.New("--database-url: the driver cannot read it; check the URL, " +
+			"the PG* environment variables and any files they name")
 	}
 	hosts := []string{cfg.Host}
 	for _, f := range cfg.Fallbacks {
@@ -405,20 +407,29 @@ func (b *bencher) open(ctx context.Context) error {
 // run filled, after the sealing key, made afresh for each run, is found
 // not to match.)
 func checkEmptyDatabase(ctx context.Context, dsn string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
 		return fmt.Errorf("--database-url: %w", err)
 	}
 	defer db.Close()
-	var tables int
-	err = db.QueryRowContext(ctx, "SELECT count(*) FROM pg_catalog.pg_tables "+
-		"WHERE schemaname NOT IN ('pg_catalog', 'information_schema')").Scan(&tables)
+	// Tables, views, materialized views, sequences and foreign tables, in
+	// any schema but the system's; other sessions' temporary tables are
+	// theirs, not the database's.
+	var relations int
+	err = db.QueryRowContext(ctx, "SELECT count(*) FROM pg_catalog.pg_class c "+
+		"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "+
+		"WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') "+
+		"AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') "+
+		"AND n.nspname NOT LIKE 'pg\\_temp\\_%' "+
+		"AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'").Scan(&relations)
 	if err != nil {
 		return fmt.Errorf("--database-url: %w", err)
 	}
-	if tables > 0 {
-		return fmt.Errorf("--database-url: the database is not empty (%d tables); "+
-			"give the bench an empty one", tables)
+	if relations > 0 {
+		return fmt.Errorf("--database-url: the database is not empty (tables, views or "+
+			"sequences: %d); give the bench an empty one", relations)
 	}
 	return nil
 }
@@ -621,6 +632,9 @@ func (b *bencher) measureGrowth(ctx context.Context, name string, run func() loa
 	waits := b.pool.Waits()
 	r := loadFigures{Result: run()}
 	b.warnWaits(name, b.pool.Waits()-waits)
+	if err := ctx.Err(); err != nil {
+		return r, err
+	}
 	if r.Calls == 0 {
 		return r, fmt.Errorf("%s: no call within --duration %v; most likely every account "+
 			"had sent its code of this 30-second step already: give more --accounts",
@@ -637,13 +651,14 @@ func (b *bencher) measureGrowth(ctx context.Context, name string, run func() loa
 }
 
 // warnWaits says when calls of a measurement had to wait for their
-// account's next 30-second step, n times in all, counting calls the end of
-// the measurement cut off while they waited: the latencies leave the waits
+// account's next 30-second step: n is the pool's count of waits, which,
+// unlike a result's waited_calls, also counts calls that the end of the
+// measurement cut off while they waited. The latencies leave the waits
 // out, but the rate counts them.
 func (b *bencher) warnWaits(name string, n int) {
 	if n > 0 {
-		b.logf("%s: warning: calls waited %d times for their account's next 30-second step, "+
-			"which lowers the rate measured: give more --accounts", name, n)
+		b.logf("%s: warning: waits for an account's next 30-second step: %d; they lower "+
+			"the rate measured: give more --accounts", name, n)
 	}
 }
 
@@ -665,6 +680,23 @@ func (b *bencher) floodScenario(ctx context.Context, srv *benchServer) error {
 	b.warnWaits("flood", b.pool.Waits()-waits)
 	b.logf("flood of %d: statuses %v, peak RSS %.1f MB, /healthz p99 %.2f ms", b.opt.flood,
 		r.SignIns.Statuses, mb(r.PeakRSS), r.Healthz.Latency.P99.Float())
+	return floodComplete(ctx, r, b.opt.flood)
+}
+
+// floodComplete refuses a flood the budget cannot judge: sign-ins still
+// unanswered when its time ran out are left out of its figures, and a
+// /healthz that was never asked has a p99 of nothing.
+func floodComplete(ctx context.Context, r loadtest.FloodResult, size int) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if r.SignIns.Calls < size {
+		return fmt.Errorf("flood: %d of %d sign-ins answered before its time ran out",
+			r.SignIns.Calls, size)
+	}
+	if r.Healthz.Calls == 0 || r.Page.Calls == 0 {
+		return errors.New("flood: /healthz or the signed-in page was never fetched during it")
+	}
 	return nil
 }
 

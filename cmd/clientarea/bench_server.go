@@ -36,13 +36,21 @@ type benchServer struct {
 
 // serverEnv is the child's environment: the bench's runtime settings that
 // a benchmark may want to vary, and no CLIENTAREA_* variable, so that the
-// server runs with exactly the flags below.
+// server runs with exactly the flags below. The PG* variables go too, from
+// this process's own environment, where the PostgreSQL driver reads them:
+// they can choose the host, the database and the user, and the server must
+// reach the database the bench checked and loaded.
 func serverEnv(s sys) []string {
 	var env []string
 	for _, name := range []string{"PATH", "HOME", "TMPDIR", "GOGC", "GOMEMLIMIT", "GOMAXPROCS",
 		"GODEBUG"} {
 		if v := s.getenv(name); v != "" {
 			env = append(env, name+"="+v)
+		}
+	}
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "PG") {
+			env = append(env, kv)
 		}
 	}
 	return env

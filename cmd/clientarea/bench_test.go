@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -218,29 +219,78 @@ func TestBenchDatabaseHostFromPGHOST(t *testing.T) {
 }
 
 // A database with anything in it is refused before the bench writes to it.
-func TestBenchRefusesDatabaseWithTables(t *testing.T) {
-	dsn := storetest.NewDatabase(t, storetest.Postgres)
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
+func TestBenchRefusesDatabaseNotEmpty(t *testing.T) {
+	for _, tt := range []struct{ name, stmt string }{
+		{"a table", "CREATE TABLE invoices (id int)"},
+		{"a view alone", "CREATE VIEW answer AS SELECT 42 AS n"},
+		{"a sequence in another schema", "CREATE SCHEMA billing; CREATE SEQUENCE billing.ids"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dsn := storetest.NewDatabase(t, storetest.Postgres)
+			db, err := sql.Open("pgx", dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := db.ExecContext(t.Context(), tt.stmt); err != nil {
+				t.Fatal(err)
+			}
+			var out, errb bytes.Buffer
+			code := run(t.Context(), []string{"bench", "--database-url", dsn, "--scenarios",
+				"idle"}, sys{getenv: func(string) string { return "" },
+				stdin: strings.NewReader(""), stdout: &out, stderr: &errb})
+			if code != 1 || !strings.Contains(errb.String(), "sequences: 1); give the bench") {
+				t.Errorf("got exit %d, stderr %q; want exit 1 and a refusal", code,
+					errb.String())
+			}
+			var accounts sql.NullString
+			err = db.QueryRowContext(t.Context(), "SELECT to_regclass('accounts')::text").
+				Scan(&accounts)
+			if err != nil || accounts.Valid {
+				t.Errorf("accounts table after the refusal: got %v, %v; want none", accounts,
+					err)
+			}
+		})
 	}
-	defer db.Close()
-	if _, err := db.ExecContext(t.Context(), "CREATE TABLE invoices (id int)"); err != nil {
-		t.Fatal(err)
+}
+
+// The servers the bench starts dial the database the bench checked: the
+// driver reads PG* variables, so they must see the same.
+func TestBenchServerSeesPGVariables(t *testing.T) {
+	t.Setenv("PGDATABASE", "checked")
+	env := serverEnv(sys{getenv: func(k string) string {
+		return map[string]string{"PATH": "/bin", "CLIENTAREA_SECRET_KEY": "k"}[k]
+	}})
+	if !slices.Contains(env, "PGDATABASE=checked") || !slices.Contains(env, "PATH=/bin") {
+		t.Errorf("got %q, want PGDATABASE and PATH passed on", env)
 	}
-	var out, errb bytes.Buffer
-	code := run(t.Context(), []string{"bench", "--database-url", dsn, "--scenarios", "idle"},
-		sys{getenv: func(string) string { return "" }, stdin: strings.NewReader(""),
-			stdout: &out, stderr: &errb})
-	if code != 1 || !strings.Contains(errb.String(), "not empty (1 tables)") {
-		t.Errorf("got exit %d, stderr %q; want exit 1 and a refusal", code, errb.String())
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "CLIENTAREA_") {
+			t.Errorf("got %q passed on, want no CLIENTAREA_* variable", kv)
+		}
 	}
-	var tables int
-	err = db.QueryRowContext(t.Context(), "SELECT count(*) FROM pg_catalog.pg_tables "+
-		"WHERE schemaname = 'public'").Scan(&tables)
-	if err != nil || tables != 1 {
-		t.Errorf("tables after the refusal: got %d, %v; want only the one there before",
-			tables, err)
+}
+
+// A flood the budget cannot judge fails the run.
+func TestFloodComplete(t *testing.T) {
+	answered := loadtest.Result{Calls: 4}
+	tests := []struct {
+		name string
+		r    loadtest.FloodResult
+		want string
+	}{
+		{"complete", loadtest.FloodResult{SignIns: answered, Healthz: answered, Page: answered},
+			""},
+		{"cut off", loadtest.FloodResult{SignIns: loadtest.Result{Calls: 3}, Healthz: answered,
+			Page: answered}, "3 of 4 sign-ins answered"},
+		{"no probe", loadtest.FloodResult{SignIns: answered, Page: answered},
+			"never fetched"},
+	}
+	for _, tt := range tests {
+		err := floodComplete(t.Context(), tt.r, 4)
+		if (tt.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: got %v, want %q", tt.name, err, tt.want)
+		}
 	}
 }
 
@@ -271,10 +321,9 @@ func TestBenchMeasurementWithoutCalls(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		return loadtest.Result{Concurrency: 8, Calls: 2, OK: 2, Waited: 1,
-			Statuses: map[string]int{"200": 2}}
+		return loadtest.Result{Concurrency: 8, Calls: 2, OK: 2, Statuses: map[string]int{"200": 2}}
 	})
-	if err != nil || !strings.Contains(progress.String(), "sign-in: warning: calls waited 1 times") {
+	if err != nil || !strings.Contains(progress.String(), "sign-in: warning: waits for an account's next 30-second step: 1;") {
 		t.Errorf("a call that waited: got %v and progress %q, want a warning", err,
 			progress.String())
 	}

@@ -140,7 +140,8 @@ func (p *Pool) advance() { p.pos = (p.pos + p.stride) % max(p.size, 1) }
 
 // Use marks account i as used now and returns the time its code is to be
 // computed for. If i was already used in the current step, it first
-// waits for the next step, and returns how long it waited.
+// waits for the next step, and returns how long it waited by the pool's
+// clock; when ctx ends during a wait, the error and the wait so far.
 func (p *Pool) Use(ctx context.Context, i int) (at time.Time, waited time.Duration, err error) {
 	var start time.Time // of the first wait
 	for {

@@ -44,10 +44,11 @@ type Result struct {
 	// Statuses counts the calls by final status; "transport" counts calls
 	// that got no answer.
 	Statuses map[string]int `json:"statuses"`
-	// Waited counts the calls that had to wait for an account's next TOTP
-	// step. Their latencies leave the wait out, but Elapsed, and so
-	// PerSecond, cannot: a run with waits had too few accounts.
-	Waited  int    `json:"waited,omitempty"`
+	// Waited counts the answered calls that had to wait for an account's
+	// next TOTP step. Their latencies leave the wait out, but Elapsed, and
+	// so PerSecond, cannot: a run with waits had too few accounts. Calls
+	// cut off by the end of the run while they waited are not counted.
+	Waited  int    `json:"waited_calls,omitempty"`
 	Elapsed Millis `json:"elapsed_ms"`
 	// PerSecond is OK calls per second of Elapsed.
 	PerSecond float64 `json:"per_second"`
@@ -80,7 +81,9 @@ func (r Result) Errors(want ...int) int {
 
 // Run calls do from l.Concurrency goroutines until l.Requests calls have
 // started, l.Duration has passed, ctx ends, or do reports ErrExhausted.
-// Every call's latency is recorded. now is the clock (time.Now in use).
+// Every call's latency is recorded, less the time it reports it Waited.
+// now is the clock (time.Now in use), and must be the one Waited was
+// measured by.
 func Run(ctx context.Context, l Load, now func() time.Time,
 	do func(ctx context.Context, worker, call int) Outcome) Result {
 	ctx, cancel := context.WithTimeout(ctx, l.Duration)
@@ -124,7 +127,7 @@ func Run(ctx context.Context, l Load, now func() time.Time,
 				if o.Err != nil && ctx.Err() != nil {
 					return // cut off by the end of the run, not an answer
 				}
-				lat[w] = append(lat[w], now().Sub(t)-o.Waited)
+				lat[w] = append(lat[w], max(now().Sub(t)-o.Waited, 0))
 				statuses[w][statusKey(o)]++
 				if o.Waited > 0 {
 					waited[w]++

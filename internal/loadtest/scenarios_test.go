@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -154,5 +155,38 @@ func TestFlood(t *testing.T) {
 	}
 	if r.PeakRSS != 0 {
 		t.Errorf("peak RSS without a server process: got %d, want 0", r.PeakRSS)
+	}
+}
+
+// The wait the pool imposes, for an account's next step, is what Run
+// leaves out of the latency: the calls here take no time by the shared
+// clock but the pool's wait, so every latency is zero.
+func TestSecondFactorLeavesPoolWaitsOut(t *testing.T) {
+	_, url := newCountingServer(t)
+	tg := newTarget(t, url, 1)
+	var mu sync.Mutex
+	now := time.Unix(1700000020, 0) // 20 s before the next step
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	}
+	tg.Now = clock
+	tg.Pool = NewPool(1, clock, func(_ context.Context, d time.Duration) error {
+		mu.Lock()
+		defer mu.Unlock()
+		now = now.Add(d)
+		return nil
+	})
+	sessions := []HalfSession{{0, "a"}, {0, "b"}} // one account: the second call waits
+	r := tg.SecondFactor(t.Context(), Load{Concurrency: 1, Requests: 2, Duration: time.Minute},
+		sessions)
+	if r.OK != 2 || r.Waited != 1 || tg.Pool.Waits() != 1 {
+		t.Fatalf("got %+v, %d pool waits; want 2 calls, one of which waited", r,
+			tg.Pool.Waits())
+	}
+	if r.Latency.Max != 0 || r.Elapsed != Millis(20*time.Second) {
+		t.Errorf("got slowest call %v over %v, want 0 over the 20s wait",
+			time.Duration(r.Latency.Max), time.Duration(r.Elapsed))
 	}
 }
