@@ -406,21 +406,7 @@ func BenchmarkWorkersSmallBlocks(b *testing.B) {
 	p := DefaultParams()
 	p.Memory, p.Iterations = p.Memory/8, p.Iterations*8
 	for _, slots := range []int{1, runtime.NumCPU()} {
-		b.Run(fmt.Sprintf("workers=%d", slots), func(b *testing.B) {
-			h := NewHasher(p, slots, time.Minute,
-				WithWorkers([]string{os.Args[0], workerArg}, func(err error) { b.Error(err) }))
-			defer h.Close()
-			ctx := context.Background()
-			b.SetParallelism(1)
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					if _, err := h.Hash(ctx, "correct horse battery staple"); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-		})
+		b.Run(fmt.Sprintf("workers=%d", slots), func(b *testing.B) { hashInWorkers(b, p, slots) })
 	}
 }
 
@@ -428,8 +414,14 @@ func BenchmarkWorkersSmallBlocks(b *testing.B) {
 // worker: its ns/op is the time per hash of the whole machine, the inverse
 // of the most sign-ins a second it could hash.
 func BenchmarkHashDefaultWorkers(b *testing.B) {
-	cores := runtime.NumCPU()
-	h := NewHasher(DefaultParams(), cores, time.Minute,
+	hashInWorkers(b, DefaultParams(), runtime.NumCPU())
+}
+
+// hashInWorkers hashes with p in up to slots workers at once, from as many
+// goroutines as the runtime has processors; ns/op is the time per hash of
+// the whole machine.
+func hashInWorkers(b *testing.B, p Params, slots int) {
+	h := NewHasher(p, slots, time.Minute,
 		WithWorkers([]string{os.Args[0], workerArg}, func(err error) { b.Error(err) }))
 	defer h.Close()
 	ctx := context.Background()
