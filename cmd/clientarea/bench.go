@@ -735,6 +735,10 @@ func (b *bencher) scale(ctx context.Context, n int) error {
 	return err
 }
 
+// inProcessWay names the floor's hash timed in the bench's own process,
+// the floor as the budget states it.
+const inProcessWay = "in this process"
+
 // hashRounds is how many hashes each timing of the floor makes, and
 // warmRounds how many each core makes before the parallel rate is timed.
 const hashRounds, warmRounds = 20, 5
@@ -778,7 +782,7 @@ type floorWay struct {
 func newFloorHashers(p password.Params, logf func(string, ...any)) (*floorHashers, error) {
 	f := &floorHashers{}
 	cores := runtime.NumCPU()
-	f.ways = []floorWay{{name: "in this process", h: password.NewHasher(p, cores, time.Minute)}}
+	f.ways = []floorWay{{name: inProcessWay, h: password.NewHasher(p, cores, time.Minute)}}
 	if !p.FitsWorker() {
 		logf("argon2id: parameters above a hash worker's limits, which the server hashes " +
 			"in its own process: the floor is timed there alone")

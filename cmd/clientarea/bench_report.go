@@ -153,17 +153,7 @@ func budget(r benchReport) []budgetLine {
 		out = append(out, budgetLine{line, want, got, holds})
 	}
 	if r.SignIn != nil && r.Floor != nil {
-		got := fmt.Sprintf("%.1f%% (%.1f/s of %.1f/s, one hash %s; "+
-			"%.0f%% of %.1f/s with all cores hashing)",
-			100*r.SignIn.OfFloor, r.SignIn.PerSecond, r.Floor.PerSecond, r.Floor.Way,
-			100*r.SignIn.OfParallel, r.Floor.ParallelPerSecond)
-		for _, w := range r.Floor.Ways {
-			if w.Way != r.Floor.Way {
-				got += fmt.Sprintf("; %.1f%% of %.1f/s, one hash %s", 100*r.SignIn.PerSecond/w.PerSecond,
-					w.PerSecond, w.Way)
-			}
-		}
-		add("full sign-in throughput", ">= 85% of the argon2id floor", got, r.SignIn.OfFloor >= 0.85)
+		out = append(out, signinBudget(r.SignIn.PerSecond, r.Floor)...)
 	}
 	if i := slices.IndexFunc(r.SecondFactor, func(x loadFigures) bool {
 		return x.Concurrency == 8
@@ -190,6 +180,36 @@ func budget(r benchReport) []budgetLine {
 				100*(large.Float()/small.Float()-1)), large.Float() <= 1.1*small.Float())
 	}
 	return append(out, startBudget(r.Starts)...)
+}
+
+// signinBudget judges sign-ins a second against the floor. The budget
+// states the floor as one hash in-process, and that is its line. The
+// server hashes in workers, which on the machines of docs/benchmarks.md
+// were mostly faster than the bench's own process, by up to 20%; when one
+// was, a second line judges against its floor, the harder test of how
+// little a sign-in costs besides its hash, and says that it is stricter
+// than the budget.
+func signinBudget(perSecond float64, f *floorFigures) []budgetLine {
+	var out []budgetLine
+	for _, w := range f.Ways {
+		if w.Way != inProcessWay || w.PerSecond <= 0 {
+			continue
+		}
+		of := perSecond / w.PerSecond
+		out = append(out, budgetLine{"full sign-in throughput",
+			">= 85% of the argon2id floor",
+			fmt.Sprintf("%.1f%% (%.1f/s of %.1f/s, one hash %s)", 100*of, perSecond,
+				w.PerSecond, w.Way), of >= 0.85})
+	}
+	if f.Way != inProcessWay && f.PerSecond > 0 {
+		of := perSecond / f.PerSecond
+		out = append(out, budgetLine{"… the faster floor (stricter than the budget)",
+			">= 85% of that floor",
+			fmt.Sprintf("%.1f%% (%.1f/s of %.1f/s, one hash %s; %.0f%% of %.1f/s with "+
+				"all cores hashing)", 100*of, perSecond, f.PerSecond, f.Way,
+				100*perSecond/f.ParallelPerSecond, f.ParallelPerSecond), of >= 0.85})
+	}
+	return out
 }
 
 func floodBudget(f *loadtest.FloodResult) []budgetLine {

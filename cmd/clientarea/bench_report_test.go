@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/clientarea/clientarea/internal/loadtest"
@@ -29,5 +30,67 @@ func TestBudgetMemoryUnits(t *testing.T) {
 					tt.want)
 			}
 		})
+	}
+}
+
+// TestSigninBudget checks the sign-in line against the floor as the budget
+// states it, one hash in the bench's own process, and the stricter line
+// against a faster worker, with the figures of a PostgreSQL run of
+// docs/benchmarks.md: 82.7 sign-ins/s is 87.0% of 95.1/s and 71.7% of
+// 115.3/s.
+func TestSigninBudget(t *testing.T) {
+	inProcess := hashFigures{Way: inProcessWay, PerSecond: 95.1, ParallelPerSecond: 60.3}
+	worker := hashFigures{Way: "in a hash worker", PerSecond: 115.3, ParallelPerSecond: 106.5}
+	type verdict struct {
+		line  string
+		holds bool
+	}
+	tests := []struct {
+		name      string
+		perSecond float64
+		floor     floorFigures
+		want      []verdict
+	}{
+		{"worker faster", 82.7, floorFigures{hashFigures: worker,
+			Ways: []hashFigures{inProcess, worker}},
+			[]verdict{{"full sign-in throughput", true},
+				{"… the faster floor (stricter than the budget)", false}}},
+		{"worker faster, both miss", 80.0, floorFigures{hashFigures: worker,
+			Ways: []hashFigures{inProcess, worker}},
+			[]verdict{{"full sign-in throughput", false},
+				{"… the faster floor (stricter than the budget)", false}}},
+		{"worker faster, both hold", 100.0, floorFigures{hashFigures: worker,
+			Ways: []hashFigures{inProcess, worker}},
+			[]verdict{{"full sign-in throughput", true},
+				{"… the faster floor (stricter than the budget)", true}}},
+		// The in-process hash was the faster: it is the only floor, so one line.
+		{"in-process faster", 80.0, floorFigures{hashFigures: inProcess,
+			Ways: []hashFigures{inProcess, {Way: "in a hash worker", PerSecond: 90}}},
+			[]verdict{{"full sign-in throughput", false}}},
+		// A worker failed and left the floor: the in-process line alone.
+		{"worker failed", 82.7, floorFigures{hashFigures: inProcess,
+			Ways: []hashFigures{inProcess}},
+			[]verdict{{"full sign-in throughput", true}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lines := signinBudget(tt.perSecond, &tt.floor)
+			var got []verdict
+			for _, l := range lines {
+				got = append(got, verdict{l.Line, l.Holds})
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+	lines := signinBudget(82.7, &floorFigures{hashFigures: worker,
+		Ways: []hashFigures{inProcess, worker}})
+	for i, want := range []string{"87.0% (82.7/s of 95.1/s, one hash in this process)",
+		"71.7% (82.7/s of 115.3/s, one hash in a hash worker; 78% of 106.5/s " +
+			"with all cores hashing)"} {
+		if lines[i].Got != want {
+			t.Errorf("line %d: got %q, want %q", i, lines[i].Got, want)
+		}
 	}
 }
