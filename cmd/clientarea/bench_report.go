@@ -185,7 +185,7 @@ func budget(r benchReport) []budgetLine {
 // signinBudget judges sign-ins a second against the floor. The budget
 // states the floor as one hash in-process, and that is its line. The
 // server hashes in workers, which on the machines of docs/benchmarks.md
-// were mostly faster than the bench's own process, by up to 20%; when one
+// were mostly faster than the bench's own process, by up to 23%; when one
 // was, a second line judges against its floor, the harder test of how
 // little a sign-in costs besides its hash, and says that it is stricter
 // than the budget.
