@@ -578,7 +578,10 @@ func (b *bencher) mainScenarios(ctx context.Context, srv *benchServer) error {
 		}
 		r.OfFloor = r.PerSecond / b.report.Floor.PerSecond
 		r.OfParallel = r.PerSecond / b.report.Floor.ParallelPerSecond
-		b.logf("sign-in: %.1f%% of the argon2id floor", 100*r.OfFloor)
+		for _, w := range b.report.Floor.Ways {
+			b.logf("sign-in: %.1f%% of the floor of one hash %s%s", 100*r.PerSecond/w.PerSecond,
+				w.Way, floorRole(b.report.Floor, w))
+		}
 		b.report.SignIn = &r
 	}
 	return nil

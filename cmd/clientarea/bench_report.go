@@ -105,6 +105,10 @@ type budgetLine struct {
 	Want  string `json:"want"`
 	Got   string `json:"got"`
 	Holds bool   `json:"holds"`
+	// Beyond marks a line the budget does not set for this run: the
+	// stricter sign-in line, and the second-factor lines, which the budget
+	// sets for SQLite, on PostgreSQL. It is judged and printed apart.
+	Beyond bool `json:"beyond_budget,omitempty"`
 }
 
 func newReport(o benchOptions) benchReport {
@@ -150,7 +154,7 @@ func procField(path, name string) string {
 func budget(r benchReport) []budgetLine {
 	var out []budgetLine
 	add := func(line, want, got string, holds bool) {
-		out = append(out, budgetLine{line, want, got, holds})
+		out = append(out, budgetLine{Line: line, Want: want, Got: got, Holds: holds})
 	}
 	if r.SignIn != nil && r.Floor != nil {
 		out = append(out, signinBudget(r.SignIn.PerSecond, r.Floor)...)
@@ -159,6 +163,7 @@ func budget(r benchReport) []budgetLine {
 		return x.Concurrency == 8
 	}); i >= 0 {
 		sf := r.SecondFactor[i]
+		first := len(out)
 		add("second factor at concurrency 8 (set for SQLite)", ">= 5000/s",
 			fmt.Sprintf("%.0f/s", sf.PerSecond), sf.PerSecond >= 5000)
 		add("second factor p99 at concurrency 8", "<= 10 ms",
@@ -169,6 +174,9 @@ func budget(r benchReport) []budgetLine {
 			each := sf.ServerCPUEach + sf.DatabaseCPUEach
 			add("server CPU per verification (with the database's)", "<= 0.2 ms",
 				fmt.Sprintf("%.3f ms", each.Float()), each.Float() <= 0.2)
+		}
+		for j := first; j < len(out); j++ {
+			out[j].Beyond = r.Database != "sqlite"
 		}
 	}
 	out = append(out, floodBudget(r.Flood)...)
@@ -182,13 +190,14 @@ func budget(r benchReport) []budgetLine {
 	return append(out, startBudget(r.Starts)...)
 }
 
-// signinBudget judges sign-ins a second against the floor. The budget
-// states the floor as one hash in-process, and that is its line. The
+// signinBudget judges sign-ins a second against the floor, the most
+// sign-ins a second the machine could make if a sign-in cost nothing but
+// its hash. The budget states the floor as one hash in-process, and that
+// is its line. The
 // server hashes in workers, which on the machines of docs/benchmarks.md
 // were mostly faster than the bench's own process, by up to 23%; when one
 // was, a second line judges against its floor, the harder test of how
-// little a sign-in costs besides its hash, and says that it is stricter
-// than the budget.
+// little a sign-in costs besides its hash, marked as beyond the budget.
 func signinBudget(perSecond float64, f *floorFigures) []budgetLine {
 	var out []budgetLine
 	for _, w := range f.Ways {
@@ -196,18 +205,19 @@ func signinBudget(perSecond float64, f *floorFigures) []budgetLine {
 			continue
 		}
 		of := perSecond / w.PerSecond
-		out = append(out, budgetLine{"full sign-in throughput",
-			">= 85% of the argon2id floor",
-			fmt.Sprintf("%.1f%% (%.1f/s of %.1f/s, one hash %s)", 100*of, perSecond,
-				w.PerSecond, w.Way), of >= 0.85})
+		out = append(out, budgetLine{Line: "full sign-in throughput",
+			Want: ">= 85% of the argon2id floor",
+			Got: fmt.Sprintf("%.1f%% (%.1f/s of %.1f/s, one hash %s)", 100*of, perSecond,
+				w.PerSecond, w.Way), Holds: of >= 0.85})
 	}
 	if f.Way != inProcessWay && f.PerSecond > 0 {
 		of := perSecond / f.PerSecond
-		out = append(out, budgetLine{"… the faster floor (stricter than the budget)",
-			">= 85% of that floor",
-			fmt.Sprintf("%.1f%% (%.1f/s of %.1f/s, one hash %s; %.0f%% of %.1f/s with "+
+		out = append(out, budgetLine{Line: "full sign-in against the faster floor",
+			Want: ">= 85% of that floor",
+			Got: fmt.Sprintf("%.1f%% (%.1f/s of %.1f/s, one hash %s; %.0f%% of %.1f/s with "+
 				"all cores hashing)", 100*of, perSecond, f.PerSecond, f.Way,
-				100*perSecond/f.ParallelPerSecond, f.ParallelPerSecond), of >= 0.85})
+				100*perSecond/f.ParallelPerSecond, f.ParallelPerSecond), Holds: of >= 0.85,
+			Beyond: true})
 	}
 	return out
 }
@@ -218,17 +228,17 @@ func floodBudget(f *loadtest.FloodResult) []budgetLine {
 	}
 	var out []budgetLine
 	if f.PeakRSS > 0 {
-		out = append(out, budgetLine{"flood: server peak RSS", "<= 200 MB",
-			fmt.Sprintf("%.1f MB", mb(f.PeakRSS)), f.PeakRSS <= 200e6})
+		out = append(out, budgetLine{Line: "flood: server peak RSS", Want: "<= 200 MB",
+			Got: fmt.Sprintf("%.1f MB", mb(f.PeakRSS)), Holds: f.PeakRSS <= 200e6})
 	}
 	// A sign-in may be answered signed in, wrong password, throttled or
 	// busy; anything else is an error.
 	errs := f.SignIns.Errors(200, 401, 429, 503) + f.Healthz.Errors(200) + f.Page.Errors(200)
-	out = append(out, budgetLine{"flood: errors other than 503/429", "none",
-		fmt.Sprint(errs), errs == 0})
+	out = append(out, budgetLine{Line: "flood: errors other than 503/429", Want: "none",
+		Got: fmt.Sprint(errs), Holds: errs == 0})
 	p99 := f.Healthz.Latency.P99.Float()
-	return append(out, budgetLine{"flood: /healthz p99", "<= 50 ms",
-		fmt.Sprintf("%.2f ms", p99), p99 <= 50})
+	return append(out, budgetLine{Line: "flood: /healthz p99", Want: "<= 50 ms",
+		Got: fmt.Sprintf("%.2f ms", p99), Holds: p99 <= 50})
 }
 
 // startBudget judges the worst start: every start counts for memory, and
@@ -246,10 +256,10 @@ func startBudget(starts []startFigures) []budgetLine {
 		}
 	}
 	return []budgetLine{
-		{"idle RSS (largest of the starts)", "<= 30 MB", fmt.Sprintf("%.1f MB", mb(rss)),
-			rss <= 30e6},
-		{"first answer after start (slowest restart)", "<= 80 ms",
-			fmt.Sprintf("%.1f ms", first.Float()), first.Float() <= 80},
+		{Line: "idle RSS (largest of the starts)", Want: "<= 30 MB",
+			Got: fmt.Sprintf("%.1f MB", mb(rss)), Holds: rss <= 30e6},
+		{Line: "first answer after start (slowest restart)", Want: "<= 80 ms",
+			Got: fmt.Sprintf("%.1f ms", first.Float()), Holds: first.Float() <= 80},
 	}
 }
 
@@ -276,27 +286,52 @@ func printReport(w io.Writer, r benchReport) {
 		}
 	}
 	if f := r.Floor; f != nil {
-		fmt.Fprintf(tw, "\nargon2id floor: one hash %.1f ms %s; %d cores ÷ %.1f ms = %.1f sign-ins/s "+
-			"(%.1f/s with every core hashing)\n", f.HashTime.Float(), f.Way, f.Cores,
-			f.HashTime.Float(), f.PerSecond, f.ParallelPerSecond)
+		fmt.Fprintln(tw, "\nargon2id floor: cores ÷ the time of one hash, the most sign-ins "+
+			"a second if a sign-in cost nothing else")
 		for _, w := range f.Ways {
-			if w.Way != f.Way {
-				fmt.Fprintf(tw, "  (one hash %s: %.1f ms, %.1f sign-ins/s)\n", w.Way,
-					w.HashTime.Float(), w.PerSecond)
-			}
+			fmt.Fprintf(tw, "  one hash %s%s: %.1f ms; %d cores ÷ %.1f ms = %.1f sign-ins/s "+
+				"(%.1f/s with every core hashing)\n", w.Way, floorRole(f, w), w.HashTime.Float(),
+				f.Cores, w.HashTime.Float(), w.PerSecond, w.ParallelPerSecond)
 		}
 	}
 	printLoads(tw, r)
 	tw.Flush()
-	if len(r.Budget) > 0 {
-		fmt.Fprintln(w, "\nbudget:")
-		for _, b := range r.Budget {
-			verdict := "holds "
-			if !b.Holds {
-				verdict = "MISSES"
-			}
-			fmt.Fprintf(w, "  %s  %-52s want %-30s got %s\n", verdict, b.Line, b.Want, b.Got)
+	printBudget(w, "budget:", r.Budget, false)
+	printBudget(w, "beyond the budget (judged, but not lines it sets for this run):", r.Budget, true)
+}
+
+// floorRole says which floor a way of hashing is: the budget's, the
+// faster, or both.
+func floorRole(f *floorFigures, w hashFigures) string {
+	switch {
+	case w.Way == inProcessWay && w.Way == f.Way:
+		return " (the budget's floor, and the faster)"
+	case w.Way == inProcessWay:
+		return " (the budget's floor)"
+	case w.Way == f.Way:
+		return " (the faster)"
+	}
+	return ""
+}
+
+// printBudget prints the lines that are, or are not, beyond the budget.
+func printBudget(w io.Writer, title string, lines []budgetLine, beyond bool) {
+	var some []budgetLine
+	for _, b := range lines {
+		if b.Beyond == beyond {
+			some = append(some, b)
 		}
+	}
+	if len(some) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\n"+title)
+	for _, b := range some {
+		verdict := "holds "
+		if !b.Holds {
+			verdict = "MISSES"
+		}
+		fmt.Fprintf(w, "  %s  %-52s want %-30s got %s\n", verdict, b.Line, b.Want, b.Got)
 	}
 }
 
@@ -318,8 +353,8 @@ func printLoads(tw io.Writer, r benchReport) {
 		row("second factor", x.Result, x.DatabaseBytesEach)
 	}
 	if r.SignIn != nil {
-		row(fmt.Sprintf("sign-in (%.1f%% of floor)", 100*r.SignIn.OfFloor), r.SignIn.Result,
-			r.SignIn.DatabaseBytesEach)
+		row(fmt.Sprintf("sign-in (%.1f%% of the faster floor)", 100*r.SignIn.OfFloor),
+			r.SignIn.Result, r.SignIn.DatabaseBytesEach)
 	}
 	if f := r.Flood; f != nil {
 		row(fmt.Sprintf("flood sign-ins (peak RSS %.1f MB)", mb(f.PeakRSS)), f.SignIns, 0)
