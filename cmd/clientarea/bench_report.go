@@ -193,11 +193,11 @@ func budget(r benchReport) []budgetLine {
 // signinBudget judges sign-ins a second against the floor, the most
 // sign-ins a second the machine could make if a sign-in cost nothing but
 // its hash. The budget states the floor as one hash in-process, and that
-// is its line. The
-// server hashes in workers, which on the machines of docs/benchmarks.md
-// were mostly faster than the bench's own process, by up to 23%; when one
-// was, a second line judges against its floor, the harder test of how
-// little a sign-in costs besides its hash, marked as beyond the budget.
+// is its line. The server hashes in workers, which on the machines of
+// docs/benchmarks.md were mostly faster than the bench's own process, by
+// up to 23%; when one was, a second line judges against its floor, the
+// harder test of how little a sign-in costs besides its hash, marked as
+// beyond the budget.
 func signinBudget(perSecond float64, f *floorFigures) []budgetLine {
 	var out []budgetLine
 	for _, w := range f.Ways {
